@@ -1,0 +1,36 @@
+import { BullModule } from '@nestjs/bullmq';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { ApiKeysService } from './auth/api-keys.service';
+import { AuthGuard } from './auth/auth.guard';
+import { ApiExceptionFilter } from './common/api-exception.filter';
+import type { Logger } from './common/logger';
+import type { AppConfig } from './config/app-config';
+import { CoreModule } from './infra/core.module';
+import { HealthController } from './infra/health.controller';
+import { JobProducer } from './queue/job-producer.service';
+import { QueueName } from './queue/jobs';
+import { ResponsesController } from './responses/responses.controller';
+import { ResponsesService } from './responses/responses.service';
+import { ResponsesStorageModule } from './responses/responses-storage.module';
+import { TerminalWaiter } from './responses/terminal-waiter.service';
+
+/** The HTTP role: validates, authenticates, writes records, enqueues. Never consumes jobs. */
+@Module({})
+export class ApiModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [CoreModule.forRoot(config, logger), BullModule.registerQueue({ name: QueueName.Responses }), ResponsesStorageModule],
+      controllers: [HealthController, ResponsesController],
+      providers: [
+        ApiKeysService,
+        AuthGuard,
+        JobProducer,
+        TerminalWaiter,
+        ResponsesService,
+        { provide: APP_FILTER, useClass: ApiExceptionFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,37 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import { newRequestId } from './ids';
+
+/** What the api records about the HTTP request that created a job (OhMyGPT's record fields). */
+export interface RequestContext {
+  requestId: string;
+  userAgent: string | null;
+  reqIp: string | null;
+  /** SHA-256 of the raw request body bytes, as received. */
+  reqBodyHash: string;
+}
+
+type ContextRequest = Request & { requestId?: string; rawBody?: Buffer };
+
+/** Gives every request an id, echoed as `x-request-id` on every response, errors included. */
+export function requestIdMiddleware(req: ContextRequest, res: Response, next: NextFunction): void {
+  const id = newRequestId();
+  req.requestId = id;
+  res.setHeader('x-request-id', id);
+  next();
+}
+
+export function requestContextOf(req: ContextRequest): RequestContext {
+  const ua = req.headers['user-agent'];
+  return {
+    requestId: req.requestId ?? newRequestId(),
+    userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null,
+    reqIp: req.ip ?? null,
+    reqBodyHash: createHash('sha256').update(req.rawBody ?? Buffer.alloc(0)).digest('hex'),
+  };
+}
+
+export const ReqContext = createParamDecorator((_data: unknown, context: ExecutionContext): RequestContext =>
+  requestContextOf(context.switchToHttp().getRequest<ContextRequest>()),
+);

@@ -1,0 +1,181 @@
+/**
+ * The one place that reads the environment. Every value is validated once at boot; a bad value
+ * stops the process with a message naming the variable, what was expected and what was given.
+ */
+
+export type Role = 'api' | 'worker' | 'tool';
+
+export interface UpstreamConfig {
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer ...` to the upstream; never logged, never put in Redis. */
+  apiKey: string | undefined;
+  /** undici's headersTimeout/bodyTimeout; its 300 s defaults would cut long generations. */
+  timeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+export interface AppConfig {
+  role: Role;
+  port: number;
+  redisUrl: string;
+  mongodbUri: string;
+  upstream: UpstreamConfig;
+  /** Bootstrap keys from API_KEYS: secret -> userId. */
+  apiKeys: ReadonlyMap<string, string>;
+  workerConcurrency: number;
+  /** Attempts per job, the first included; transient upstream failures use the rest. */
+  jobAttempts: number;
+  /** How long a synchronous (non-background) request waits for its job before answering 504. */
+  syncTimeoutMs: number;
+  /** BullMQ key prefix; lets several deployments or test runs share one Redis. */
+  queuePrefix: string;
+  logLevel: string;
+  /** Express "trust proxy" setting, used for the client IP recorded as reqIp. */
+  trustProxy: boolean | number | string;
+  /** How often a worker re-reads the durable cancel flag while an upstream call runs. */
+  cancelPollMs: number;
+  /** First retry wait for transient upstream failures; doubles per attempt, with jitter. */
+  retryBaseMs: number;
+  /** Largest request body accepted, in bytes (413 above it). */
+  bodyLimitBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function loadConfig(env: Env, role: Role): AppConfig {
+  const problems: string[] = [];
+  const r = new Reader(env, problems);
+
+  const config: AppConfig = {
+    role,
+    port: r.int('PORT', { def: 3000, min: 1, max: 65535 }),
+    redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:'], { required: true }),
+    mongodbUri: r.url('MONGODB_URI', ['mongodb:', 'mongodb+srv:'], { required: true }),
+    upstream: {
+      baseUrl: r.url('UPSTREAM_BASE_URL', ['http:', 'https:'], { required: role === 'worker' }),
+      apiKey: r.str('UPSTREAM_API_KEY'),
+      timeoutMs: r.int('UPSTREAM_TIMEOUT_MS', { def: 600_000, min: 1000, max: 24 * 3600_000 }),
+      connectTimeoutMs: r.int('UPSTREAM_CONNECT_TIMEOUT_MS', { def: 10_000, min: 100, max: 600_000 }),
+    },
+    apiKeys: parseApiKeys(env.API_KEYS, role === 'api', problems),
+    workerConcurrency: r.int('WORKER_CONCURRENCY', { def: 10, min: 1, max: 1000 }),
+    jobAttempts: r.int('JOB_ATTEMPTS', { def: 4, min: 1, max: 50 }),
+    syncTimeoutMs: r.int('SYNC_TIMEOUT_MS', { def: 600_000, min: 1000, max: 24 * 3600_000 }),
+    queuePrefix: r.match('QUEUE_PREFIX', /^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _ . : - (at most 64)', 'djq'),
+    logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    trustProxy: parseTrustProxy(env.TRUST_PROXY, problems),
+    cancelPollMs: r.int('CANCEL_POLL_MS', { def: 5000, min: 100, max: 600_000 }),
+    retryBaseMs: r.int('RETRY_BASE_MS', { def: 1000, min: 1, max: 600_000 }),
+    bodyLimitBytes: r.int('BODY_LIMIT_BYTES', { def: 20 * 1024 * 1024, min: 1024, max: 512 * 1024 * 1024 }),
+  };
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** `key:userId,key:userId`; the key may itself contain ':', so the last ':' separates. */
+export function parseApiKeys(raw: string | undefined, required: boolean, problems: string[]): Map<string, string> {
+  const keys = new Map<string, string>();
+  const value = raw?.trim() ?? '';
+  if (value === '') {
+    if (required) problems.push('API_KEYS is required: a comma-separated list of key:userId pairs, e.g. "sk-local-1:alice,sk-local-2:bob"');
+    return keys;
+  }
+  value.split(',').forEach((entry, i) => {
+    const pair = entry.trim();
+    const at = pair.lastIndexOf(':');
+    const key = at > 0 ? pair.slice(0, at) : '';
+    const userId = at > 0 ? pair.slice(at + 1) : '';
+    if (!key || !userId || /\s/.test(key)) {
+      problems.push(`API_KEYS entry ${i + 1} must look like key:userId with no spaces in the key (got ${describe(pair)})`);
+    } else if (!/^[A-Za-z0-9_.@-]{1,128}$/.test(userId)) {
+      problems.push(`API_KEYS entry ${i + 1}: userId must be 1-128 letters, digits or _ . @ - (got "${userId}")`);
+    } else if (keys.has(key)) {
+      problems.push(`API_KEYS entry ${i + 1} repeats a key that was already listed`);
+    } else {
+      keys.set(key, userId);
+    }
+  });
+  return keys;
+}
+
+function parseTrustProxy(raw: string | undefined, problems: string[]): boolean | number | string {
+  const value = raw?.trim();
+  if (!value || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  if (/^[0-9a-fA-F.:/, a-z]+$/.test(value)) return value; // IPs, CIDRs or names like "loopback"
+  problems.push(`TRUST_PROXY must be true, false, a hop count or a list of addresses (got ${describe(value)})`);
+  return false;
+}
+
+/** Secrets may be in the value, so error messages show only its length. */
+function describe(value: string): string {
+  return value === '' ? 'an empty value' : `a value of ${value.length} characters`;
+}
+
+class Reader {
+  constructor(private readonly env: Env, private readonly problems: string[]) {}
+
+  str(name: string): string | undefined {
+    const v = this.env[name]?.trim();
+    return v === '' ? undefined : v;
+  }
+
+  int(name: string, o: { def: number; min: number; max: number }): number {
+    const v = this.str(name);
+    if (v === undefined) return o.def;
+    const n = Number(v);
+    if (!/^-?\d+$/.test(v) || n < o.min || n > o.max) {
+      this.problems.push(`${name} must be an integer from ${o.min} to ${o.max} (got "${v}")`);
+      return o.def;
+    }
+    return n;
+  }
+
+  url(name: string, protocols: string[], o: { required: boolean }): string {
+    const v = this.str(name);
+    if (v === undefined) {
+      if (o.required) this.problems.push(`${name} is required (a ${protocols.join(' or ')}// URL)`);
+      return '';
+    }
+    let ok = false;
+    try {
+      ok = protocols.includes(new URL(v).protocol);
+    } catch {
+      ok = false;
+    }
+    // The value may carry a password, so it is not echoed back.
+    if (!ok) this.problems.push(`${name} must be a ${protocols.join(' or ')}// URL (got ${describe(v)} that does not parse as one)`);
+    return v;
+  }
+
+  match(name: string, re: RegExp, what: string, def: string): string {
+    const v = this.str(name);
+    if (v === undefined) return def;
+    if (!re.test(v)) {
+      this.problems.push(`${name} must be ${what} (got "${v}")`);
+      return def;
+    }
+    return v;
+  }
+
+  oneOf(name: string, values: string[], def: string): string {
+    const v = this.str(name);
+    if (v === undefined) return def;
+    if (!values.includes(v)) {
+      this.problems.push(`${name} must be one of ${values.join(', ')} (got "${v}")`);
+      return def;
+    }
+    return v;
+  }
+}

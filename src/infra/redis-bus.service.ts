@@ -1,0 +1,72 @@
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import type { AppConfig } from '../config/app-config';
+import type { Logger } from '../common/logger';
+import { APP_CONFIG, LOGGER } from './tokens';
+
+export type BusHandler = (message: string) => void;
+
+/**
+ * Redis pub/sub between processes: cancel requests (api -> workers) and terminal-state
+ * notices (workers -> api). Pub/sub is at-most-once; every user of it also reads the durable
+ * state in MongoDB, so a lost message costs latency, never correctness.
+ */
+@Injectable()
+export class RedisBus implements OnModuleDestroy {
+  private publisher?: Redis;
+  private subscriber?: Redis;
+  private readonly handlers = new Map<string, Set<BusHandler>>();
+  private readonly log: Logger;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig, @Inject(LOGGER) logger: Logger) {
+    this.log = logger.child({ ctx: 'RedisBus' });
+  }
+
+  channel(name: string): string {
+    return `${this.config.queuePrefix}:bus:${name}`;
+  }
+
+  async publish(name: string, message: string): Promise<void> {
+    this.publisher ??= this.connect('publisher', { maxRetriesPerRequest: 1 });
+    await this.publisher.publish(this.channel(name), message);
+  }
+
+  async ping(): Promise<void> {
+    this.publisher ??= this.connect('publisher', { maxRetriesPerRequest: 1 });
+    await this.publisher.ping();
+  }
+
+  async subscribe(name: string, handler: BusHandler): Promise<() => void> {
+    const channel = this.channel(name);
+    if (!this.subscriber) {
+      this.subscriber = this.connect('subscriber', { maxRetriesPerRequest: null });
+      this.subscriber.on('message', (ch: string, msg: string) => {
+        for (const h of this.handlers.get(ch) ?? []) {
+          try {
+            h(msg);
+          } catch (err) {
+            this.log.error({ err, channel: ch }, 'bus handler failed');
+          }
+        }
+      });
+    }
+    let set = this.handlers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(channel, set);
+      await this.subscriber.subscribe(channel);
+    }
+    set.add(handler);
+    return () => set.delete(handler);
+  }
+
+  private connect(name: string, extra: { maxRetriesPerRequest: number | null }): Redis {
+    const client = new Redis(this.config.redisUrl, { ...extra, connectionName: `bus-${name}` });
+    client.on('error', (err: Error) => this.log.warn({ err: err.message, connection: name }, 'redis bus connection error'));
+    return client;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.allSettled([this.publisher?.quit(), this.subscriber?.quit()]);
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * MOCK UPSTREAM: a fake OpenAI-compatible model server for tests and offline runs. It is not a
+ * model. It answers `POST /v1/responses` and `POST /v1/chat/completions` with canned text, and
+ * has knobs for latency, failures and slow token pacing. It records every call, including
+ * calls the client aborted, under `GET /__mock/requests`.
+ *
+ * Knobs, per request in `metadata` (strings), or as defaults via `POST /__mock/config`:
+ *   mock_latency_ms      wait before answering
+ *   mock_tokens          number of output tokens (words) to produce
+ *   mock_token_delay_ms  wait per output token (slow generation)
+ *   mock_fail            "429" | "500" | "502" | "503" | "400" | "reset" | "hang" | "badjson"
+ *   mock_fail_times      fail only the first N calls for this mock_key (default: every call)
+ *   mock_retry_after     Retry-After seconds sent with a failure
+ *   mock_key             groups calls for mock_fail_times and for the record (default: a hash of the input)
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface MockKnobs {
+  latencyMs: number;
+  tokens: number;
+  tokenDelayMs: number;
+  fail: string | null;
+  failTimes: number | null;
+  retryAfter: number | null;
+}
+
+export interface MockCall {
+  seq: number;
+  path: string;
+  key: string;
+  model: string | null;
+  startedAt: number;
+  endedAt: number | null;
+  outcome: 'running' | 'ok' | 'failed' | 'aborted';
+  status: number | null;
+  authorized: boolean;
+}
+
+export interface MockUpstream {
+  url: string;
+  calls(): MockCall[];
+  setDefaults(knobs: Partial<MockKnobs>): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const DEFAULTS: MockKnobs = { latencyMs: 0, tokens: 8, tokenDelayMs: 0, fail: null, failTimes: null, retryAfter: null };
+
+export async function startMockUpstream(opts: { port?: number; host?: string; apiKey?: string; defaults?: Partial<MockKnobs> } = {}): Promise<MockUpstream> {
+  let defaults: MockKnobs = { ...DEFAULTS, ...opts.defaults };
+  let calls: MockCall[] = [];
+  const attemptsByKey = new Map<string, number>();
+  let seq = 0;
+
+  const server: Server = createServer((req, res) => {
+    void handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/__mock/requests') return sendJson(res, 200, { data: calls });
+    if (req.method === 'POST' && path === '/__mock/config') {
+      defaults = { ...defaults, ...(JSON.parse((await readBody(req)) || '{}') as Partial<MockKnobs>) };
+      return sendJson(res, 200, defaults);
+    }
+    if (req.method === 'POST' && path === '/__mock/reset') {
+      calls = [];
+      attemptsByKey.clear();
+      return sendJson(res, 200, { ok: true });
+    }
+    const isResponses = path === '/v1/responses';
+    const isChat = path === '/v1/chat/completions';
+    if (req.method !== 'POST' || (!isResponses && !isChat)) {
+      return sendJson(res, 404, { error: { message: `mock upstream: no route ${req.method} ${path}`, type: 'invalid_request_error', param: null, code: null } });
+    }
+
+    const raw = await readBody(req);
+    const body = JSON.parse(raw || '{}') as Record<string, unknown>;
+    const knobs = knobsFor(body, defaults);
+    const promptText = isResponses ? inputText(body.input) : chatText(body.messages);
+    const key = mockKey(body) ?? createHash('sha256').update(promptText).digest('hex').slice(0, 16);
+    const call: MockCall = {
+      seq: ++seq,
+      path,
+      key,
+      model: typeof body.model === 'string' ? body.model : null,
+      startedAt: Date.now(),
+      endedAt: null,
+      outcome: 'running',
+      status: null,
+      authorized: !opts.apiKey || req.headers.authorization === `Bearer ${opts.apiKey}`,
+    };
+    calls.push(call);
+    res.on('close', () => {
+      if (!res.writableFinished && call.outcome === 'running') {
+        call.outcome = 'aborted';
+        call.endedAt = Date.now();
+      }
+    });
+    const finish = (outcome: MockCall['outcome'], status: number | null) => {
+      if (call.outcome !== 'running') return;
+      call.outcome = outcome;
+      call.status = status;
+      call.endedAt = Date.now();
+    };
+    const gone = () => call.outcome === 'aborted';
+
+    if (!call.authorized) {
+      finish('failed', 401);
+      return sendJson(res, 401, { error: { message: 'mock upstream: wrong API key', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
+    }
+    if (typeof body.model !== 'string') {
+      finish('failed', 400);
+      return sendJson(res, 400, { error: { message: "Missing required parameter: 'model'.", type: 'invalid_request_error', param: 'model', code: null } });
+    }
+
+    const attempt = (attemptsByKey.get(key) ?? 0) + 1;
+    attemptsByKey.set(key, attempt);
+    await sleep(knobs.latencyMs);
+    if (gone()) return;
+
+    if (knobs.fail && (knobs.failTimes === null || attempt <= knobs.failTimes)) {
+      return fail(res, knobs, finish);
+    }
+
+    const tokens = Array.from({ length: knobs.tokens }, (_, i) => (i === 0 ? 'Mock' : `token${i}`));
+    for (let i = 0; i < tokens.length && knobs.tokenDelayMs > 0; i++) {
+      await sleep(knobs.tokenDelayMs);
+      if (gone()) return;
+    }
+    const text = tokens.join(' ');
+    const inputTokens = countWords(promptText);
+    const payload = isResponses ? responseBody(body, text, inputTokens, tokens.length) : chatBody(body, text, inputTokens, tokens.length);
+    finish('ok', 200);
+    sendJson(res, 200, payload);
+  }
+
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    calls: () => calls.map((c) => ({ ...c })),
+    setDefaults: (k) => {
+      defaults = { ...defaults, ...k };
+    },
+    reset: () => {
+      calls = [];
+      attemptsByKey.clear();
+      defaults = { ...DEFAULTS, ...opts.defaults };
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function fail(res: ServerResponse, knobs: MockKnobs, finish: (o: MockCall['outcome'], s: number | null) => void): void {
+  const mode = knobs.fail!;
+  if (mode === 'reset') {
+    finish('failed', null);
+    res.socket?.destroy();
+    return;
+  }
+  if (mode === 'hang') return; // never answers; the client's timeout must end it
+  if (mode === 'badjson') {
+    finish('failed', 200);
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"not json');
+    return;
+  }
+  const status = Number(mode);
+  const headers: Record<string, string> = {};
+  if (knobs.retryAfter !== null) headers['retry-after'] = String(knobs.retryAfter);
+  finish('failed', status);
+  const type = status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
+  const code = status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_value';
+  sendJson(res, status, { error: { message: `mock upstream: injected ${status}`, type, param: null, code } }, headers);
+}
+
+function responseBody(req: Record<string, unknown>, text: string, inputTokens: number, outputTokens: number): Record<string, unknown> {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    id: `resp_mock${randomBytes(20).toString('hex')}`,
+    object: 'response',
+    created_at: now,
+    status: 'completed',
+    completed_at: now,
+    error: null,
+    incomplete_details: null,
+    instructions: req.instructions ?? null,
+    model: `${String(req.model)}-mock`,
+    output: [
+      {
+        type: 'message',
+        id: `msg_mock${randomBytes(20).toString('hex')}`,
+        status: 'completed',
+        role: 'assistant',
+        content: [{ type: 'output_text', text, annotations: [], logprobs: [] }],
+      },
+    ],
+    parallel_tool_calls: true,
+    temperature: req.temperature ?? 1,
+    tool_choice: 'auto',
+    tools: [],
+    top_p: req.top_p ?? 1,
+    metadata: req.metadata ?? {},
+    usage: {
+      input_tokens: inputTokens,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: outputTokens,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: inputTokens + outputTokens,
+    },
+  };
+}
+
+function chatBody(req: Record<string, unknown>, text: string, promptTokens: number, completionTokens: number): Record<string, unknown> {
+  return {
+    id: `chatcmpl-mock${randomBytes(12).toString('hex')}`,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model: `${String(req.model)}-mock`,
+    choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null, annotations: [] }, logprobs: null, finish_reason: 'stop' }],
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    },
+    service_tier: 'default',
+  };
+}
+
+function knobsFor(body: Record<string, unknown>, d: MockKnobs): MockKnobs {
+  const m = (typeof body.metadata === 'object' && body.metadata !== null ? body.metadata : {}) as Record<string, unknown>;
+  const num = (v: unknown, def: number | null) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : def);
+  return {
+    latencyMs: num(m.mock_latency_ms, d.latencyMs) ?? 0,
+    tokens: num(m.mock_tokens, d.tokens) ?? 8,
+    tokenDelayMs: num(m.mock_token_delay_ms, d.tokenDelayMs) ?? 0,
+    fail: typeof m.mock_fail === 'string' ? m.mock_fail : d.fail,
+    failTimes: num(m.mock_fail_times, d.failTimes),
+    retryAfter: num(m.mock_retry_after, d.retryAfter),
+  };
+}
+
+function mockKey(body: Record<string, unknown>): string | null {
+  const m = body.metadata as Record<string, unknown> | undefined;
+  return typeof m?.mock_key === 'string' ? m.mock_key : null;
+}
+
+function inputText(input: unknown): string {
+  if (typeof input === 'string') return input;
+  if (!Array.isArray(input)) return '';
+  return input.map((item: { content?: unknown }) => contentText(item?.content)).join(' ');
+}
+
+function chatText(messages: unknown): string {
+  return Array.isArray(messages) ? messages.map((m: { content?: unknown }) => contentText(m?.content)).join(' ') : '';
+}
+
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) return content.map((p: { text?: unknown }) => (typeof p?.text === 'string' ? p.text : '')).join(' ');
+  return '';
+}
+
+const countWords = (s: string): number => s.split(/\s+/).filter(Boolean).length;
+const sleep = (ms: number) => new Promise<void>((r) => (ms > 0 ? setTimeout(r, ms) : r()));
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+}

@@ -1,0 +1,49 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable } from '@nestjs/common';
+import type { JobsOptions, Queue } from 'bullmq';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../infra/tokens';
+import { JOB_QUEUE, JobName, type JobPayloads, QueueName } from './jobs';
+
+/** Custom backoff type name; the worker's backoffStrategy honours upstream Retry-After. */
+export const UPSTREAM_BACKOFF = 'upstream';
+
+/** The one place that enqueues: queue map, default job options and the jobId rule. */
+@Injectable()
+export class JobProducer {
+  private readonly queues: Record<QueueName, Queue>;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectQueue(QueueName.Responses) responses: Queue,
+  ) {
+    this.queues = { [QueueName.Responses]: responses };
+  }
+
+  /** `jobId` is the entity id: a duplicate add is a no-op, and cancel can find the job. */
+  async enqueue<J extends JobName>(name: J, jobId: string, payload: JobPayloads[J]): Promise<void> {
+    const options: JobsOptions = {
+      jobId,
+      attempts: this.config.jobAttempts,
+      backoff: { type: UPSTREAM_BACKOFF },
+      removeOnComplete: { age: 3600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    };
+    await this.queues[JOB_QUEUE[name]].add(name, payload, options);
+  }
+
+  /** Removes a job that no worker holds yet; a locked (running) job is left to the cancel bus. */
+  async removeIfWaiting(name: JobName, jobId: string): Promise<boolean> {
+    const queue = this.queues[JOB_QUEUE[name]];
+    const job = await queue.getJob(jobId);
+    if (!job) return false;
+    const state = await job.getState();
+    if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return false;
+    try {
+      await job.remove();
+      return true;
+    } catch {
+      return false; // a worker took it in the meantime
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { RedisBus } from '../infra/redis-bus.service';
+import { BusChannel } from '../queue/jobs';
+import type { ResponseKey } from './responses.repository';
+import { ResponsesRepository } from './responses.repository';
+import { type ResponseRecord, TERMINAL_STATUSES } from './response.schema';
+
+export type WaitResult = { kind: 'done'; record: ResponseRecord } | { kind: 'gone' } | { kind: 'timeout' } | { kind: 'aborted' };
+
+/** Re-read interval when no terminal notice arrives (the notice is at-most-once). */
+const POLL_MS = 1000;
+
+/**
+ * Lets a synchronous request wait for its job. A terminal notice on the bus wakes it at once;
+ * a periodic re-read of MongoDB covers lost notices. The record is the truth either way.
+ */
+@Injectable()
+export class TerminalWaiter implements OnModuleInit {
+  private readonly wakers = new Map<string, Set<() => void>>();
+
+  constructor(private readonly bus: RedisBus, private readonly repo: ResponsesRepository) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.bus.subscribe(BusChannel.Terminal, (id) => this.wakers.get(id)?.forEach((wake) => wake()));
+  }
+
+  async wait(key: ResponseKey, timeoutMs: number, signal: AbortSignal): Promise<WaitResult> {
+    const deadline = Date.now() + timeoutMs;
+    let wake: () => void = () => undefined;
+    const set = this.wakers.get(key.responseId) ?? new Set();
+    this.wakers.set(key.responseId, set);
+    const onWake = () => wake();
+    set.add(onWake);
+    try {
+      for (;;) {
+        // Registered before reading, so a notice between the read and the wait is not lost.
+        const woke = new Promise<void>((resolve) => (wake = resolve));
+        const record = await this.repo.find(key);
+        if (!record) return { kind: 'gone' };
+        if (TERMINAL_STATUSES.includes(record.status)) return { kind: 'done', record };
+        if (signal.aborted) return { kind: 'aborted' };
+        const left = deadline - Date.now();
+        if (left <= 0) return { kind: 'timeout' };
+        await waitFor(woke, Math.min(POLL_MS, left), signal);
+      }
+    } finally {
+      set.delete(onWake);
+      if (set.size === 0) this.wakers.delete(key.responseId);
+    }
+  }
+}
+
+function waitFor(woke: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    void woke.then(done);
+  });
+}
