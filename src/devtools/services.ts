@@ -22,7 +22,15 @@ export interface Provisioned {
 const ROOT = resolve(__dirname, '..', '..');
 export const FERRETDB_BIN = join(ROOT, '.cache', 'bin', 'ferretdb-embedded');
 
-export async function provisionServices(opts: { log?: (line: string) => void; dataDir?: string } = {}): Promise<Provisioned> {
+export interface ProvisionOptions {
+  log?: (line: string) => void;
+  /** Where started services keep their files; a new temp folder by default. */
+  dataDir?: string;
+  /** Redis with append-only persistence (local runs); tests use none. */
+  persistent?: boolean;
+}
+
+export async function provisionServices(opts: ProvisionOptions = {}): Promise<Provisioned> {
   const log = opts.log ?? (() => undefined);
   const dir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'djq-services-'));
   const pids: number[] = [];
@@ -32,7 +40,10 @@ export async function provisionServices(opts: { log?: (line: string) => void; da
     await waitForPort(new URL(redisUrl).hostname, Number(new URL(redisUrl).port || 6379), 5000, 'REDIS_URL');
   } else if (onPath('redis-server')) {
     const port = await freePort();
-    const child = startDetached('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], join(dir, 'redis.log'));
+    const redisDir = join(dir, 'redis');
+    mkdirSync(redisDir, { recursive: true });
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', opts.persistent ? 'yes' : 'no', '--maxmemory-policy', 'noeviction', '--dir', redisDir];
+    const child = startDetached('redis-server', args, join(dir, 'redis.log'));
     pids.push(child.pid!);
     await waitForPort('127.0.0.1', port, 10_000, 'redis-server');
     redisUrl = `redis://127.0.0.1:${port}`;

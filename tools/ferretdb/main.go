@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,6 +24,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dir := flag.String("dir", "", "directory for the SQLite files (required)")
 	level := flag.String("log-level", "warn", "log level: debug, info, warn or error")
+	serialize := flag.Bool("serialize", true, "forward one command at a time, so single-document writes are atomic as in MongoDB (see serialize.go)")
 	flag.Parse()
 
 	if *dir == "" {
@@ -45,8 +47,15 @@ func main() {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 
+	listener := ferretdb.ListenerConfig{TCP: *listen}
+	socket := filepath.Join(abs, "ferretdb.sock")
+	if *serialize {
+		_ = os.Remove(socket)
+		listener = ferretdb.ListenerConfig{Unix: socket}
+	}
+
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
+		Listener:  listener,
 		Logger:    logger,
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + abs + "/",
@@ -64,7 +73,27 @@ func main() {
 		_ = f.Run(ctx)
 		close(done)
 	}()
-	// MongoDBURI blocks until the listener is bound, so printing it signals readiness.
-	fmt.Println(f.MongoDBURI())
+	// MongoDBURI blocks until FerretDB's listener is bound.
+	uri := f.MongoDBURI()
+
+	if *serialize {
+		l, err := net.Listen("tcp", *listen)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "ferretdb-embedded: listen %s: %v\n", *listen, err)
+			os.Exit(1)
+		}
+		p := &serializingProxy{
+			backend: func() (net.Conn, error) { return net.Dial("unix", socket) },
+			logger:  logger,
+		}
+		go p.serve(l)
+		go func() {
+			<-ctx.Done()
+			_ = l.Close()
+		}()
+		uri = "mongodb://" + l.Addr().String() + "/"
+	}
+	// Printing the URI signals readiness.
+	fmt.Println(uri)
 	<-done
 }
