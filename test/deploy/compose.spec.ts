@@ -1,0 +1,79 @@
+/**
+ * No Docker engine runs where this project is tested, so docker-compose.yml and the Dockerfile
+ * are checked against the code instead: the variables they set are the ones the config reads,
+ * each role boots with them, commands name built entrypoints, images are pinned.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { loadConfig, type Role } from '../../src/config/app-config';
+
+const ROOT = join(__dirname, '..', '..');
+const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, { image?: string; command?: string[]; environment?: Record<string, string>; healthcheck?: unknown; depends_on?: Record<string, { condition: string }> }>;
+};
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+
+/** Resolves compose's ${VAR:-default} and ${VAR:?message} the way compose would with VAR unset. */
+function resolveEnv(env: Record<string, string>, given: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    out[k] = String(v).replace(/\$\{(\w+)(?::-([^}]*)|:\?[^}]*)?\}/g, (_m, name: string, def?: string) => given[name] ?? def ?? '');
+  }
+  return out;
+}
+
+function variablesRead(role: Role, env: Record<string, string>): Set<string> {
+  const seen = new Set<string>();
+  loadConfig(new Proxy(env, { get: (t, k: string) => (seen.add(k), t[k]) }), role);
+  return seen;
+}
+
+describe('docker-compose.yml', () => {
+  it('pins every image and builds the app image from this repo', () => {
+    for (const [name, svc] of Object.entries(compose.services)) {
+      expect(svc.image).toBeDefined();
+      expect(svc.image).not.toMatch(/:latest$/);
+      if (['mongo', 'redis'].includes(name)) expect(svc.image).toMatch(/:\d+\.\d+\.\d+/);
+    }
+  });
+
+  it('runs Redis with append-only persistence and noeviction', () => {
+    const cmd = compose.services.redis.command!.join(' ');
+    expect(cmd).toContain('--appendonly yes');
+    expect(cmd).toContain('--maxmemory-policy noeviction');
+  });
+
+  it.each([
+    ['api', 'api' as Role, 'start:api', { API_KEYS: 'sk-x:user1' }],
+    ['worker', 'worker' as Role, 'start:worker', {}],
+  ])('%s: runs the built entrypoint and boots with the environment it is given', (service, role, script, given) => {
+    const svc = compose.services[service];
+    expect(svc.command).toEqual(pkg.scripts[script].split(' '));
+    const env = resolveEnv(svc.environment ?? {}, given);
+    expect(() => loadConfig(env, role)).not.toThrow();
+    // Every variable compose sets is one the config actually reads.
+    const read = variablesRead(role, env);
+    for (const name of Object.keys(env)) expect(read).toContain(name);
+    expect(svc.depends_on).toEqual({ mongo: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
+  });
+
+  it('health-checks the stores and the api', () => {
+    for (const name of ['mongo', 'redis', 'api']) expect(compose.services[name].healthcheck).toBeDefined();
+  });
+
+  it('points the worker at the bundled mock upstream only when no upstream is configured', () => {
+    expect(compose.services.worker.environment!.UPSTREAM_BASE_URL).toBe('${UPSTREAM_BASE_URL:-http://mock-upstream:4010/v1}');
+    expect(compose.services['mock-upstream'].command).toEqual(pkg.scripts['start:mock'].split(' '));
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  it('is multi-stage on a pinned LTS Node and runs as a non-root user', () => {
+    const froms = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
+    expect(froms).toHaveLength(2);
+    for (const image of froms) expect(image).toMatch(/^node:(2[02468])\.\d+\.\d+-/); // even majors are LTS
+    expect(dockerfile).toMatch(/^USER node$/m);
+  });
+});
