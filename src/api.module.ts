@@ -13,7 +13,13 @@ import { QueueName } from './queue/jobs';
 import { ResponsesController } from './responses/responses.controller';
 import { ResponsesService } from './responses/responses.service';
 import { ResponsesStorageModule } from './responses/responses-storage.module';
-import { TerminalWaiter } from './responses/terminal-waiter.service';
+import { CallLifecycle } from './calls/call-lifecycle.service';
+import { TerminalWaiter } from './calls/terminal-waiter.service';
+import { ChatCompletionsController } from './chat/chat-completions.controller';
+import { ChatCompletionsService } from './chat/chat-completions.service';
+import { ChatStorageModule } from './chat/chat-storage.module';
+import { OhMyGptStoreController } from './chat/ohmygpt-store.controller';
+import { OhMyGptStoreService } from './chat/ohmygpt-store.service';
 
 /** The HTTP role: validates, authenticates, writes records, enqueues. Never consumes jobs. */
 @Module({})
@@ -21,14 +27,22 @@ export class ApiModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
     return {
       module: ApiModule,
-      imports: [CoreModule.forRoot(config, logger), BullModule.registerQueue({ name: QueueName.Responses }), ResponsesStorageModule],
-      controllers: [HealthController, ResponsesController],
+      imports: [
+        CoreModule.forRoot(config, logger),
+        BullModule.registerQueue(...Object.values(QueueName).map((name) => ({ name }))),
+        ResponsesStorageModule,
+        ChatStorageModule,
+      ],
+      controllers: [HealthController, ResponsesController, ChatCompletionsController, OhMyGptStoreController],
       providers: [
         ApiKeysService,
         AuthGuard,
         JobProducer,
         TerminalWaiter,
+        CallLifecycle,
         ResponsesService,
+        ChatCompletionsService,
+        OhMyGptStoreService,
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
       ],
     };

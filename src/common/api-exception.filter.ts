@@ -26,7 +26,7 @@ export function isOutage(err: unknown): boolean {
 /** The one mapping point from any thrown value to OpenAI's error envelope. */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
-  constructor(@Inject(LOGGER) private readonly logger: Logger) {}
+  constructor(@Inject(LOGGER) protected readonly logger: Logger) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
@@ -40,7 +40,12 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     res.setHeader('x-request-id', requestId);
     for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
-    res.status(err.status).json({ error: { message: err.message, type: err.type, param: err.param, code: err.code } });
+    res.status(err.status).json(this.body(err));
+  }
+
+  /** OpenAI's envelope; other API families override only this. */
+  protected body(err: ApiError): unknown {
+    return { error: { message: err.message, type: err.type, param: err.param, code: err.code } };
   }
 
   private toApiError(exception: unknown, req: Request, requestId: string): ApiError {

@@ -35,3 +35,13 @@ export function requestContextOf(req: ContextRequest): RequestContext {
 export const ReqContext = createParamDecorator((_data: unknown, context: ExecutionContext): RequestContext =>
   requestContextOf(context.switchToHttp().getRequest<ContextRequest>()),
 );
+
+/** Aborts when the client closes the connection before we answered. */
+export function clientGoneSignal(req: Request, res: Response): AbortSignal {
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  req.on('aborted', () => controller.abort());
+  return controller.signal;
+}

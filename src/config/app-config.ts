@@ -3,6 +3,8 @@
  * stops the process with a message naming the variable, what was expected and what was given.
  */
 
+import { parsePriceTable, type PriceTable } from '../calls/pricing';
+
 export type Role = 'api' | 'worker' | 'tool';
 
 export interface UpstreamConfig {
@@ -38,6 +40,8 @@ export interface AppConfig {
   retryBaseMs: number;
   /** Largest request body accepted, in bytes (413 above it). */
   bodyLimitBytes: number;
+  /** Coins per million tokens by model, for costCoins; unknown models cost 0 (with a warning). */
+  priceTable: PriceTable;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +79,7 @@ export function loadConfig(env: Env, role: Role): AppConfig {
     trustProxy: parseTrustProxy(env.TRUST_PROXY, problems),
     cancelPollMs: r.int('CANCEL_POLL_MS', { def: 5000, min: 100, max: 600_000 }),
     retryBaseMs: r.int('RETRY_BASE_MS', { def: 1000, min: 1, max: 600_000 }),
+    priceTable: parsePriceTable(env.PRICE_TABLE, problems),
     bodyLimitBytes: r.int('BODY_LIMIT_BYTES', { def: 20 * 1024 * 1024, min: 1024, max: 512 * 1024 * 1024 }),
   };
 

@@ -16,8 +16,9 @@ export class JobProducer {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectQueue(QueueName.Responses) responses: Queue,
+    @InjectQueue(QueueName.ChatCompletions) chat: Queue,
   ) {
-    this.queues = { [QueueName.Responses]: responses };
+    this.queues = { [QueueName.Responses]: responses, [QueueName.ChatCompletions]: chat };
   }
 
   /** `jobId` is the entity id: a duplicate add is a no-op, and cancel can find the job. */

@@ -5,13 +5,17 @@
 
 export enum QueueName {
   Responses = 'responses',
+  ChatCompletions = 'chat-completions',
 }
 
 export enum JobName {
   RunResponse = 'run-response',
+  RunChatCompletion = 'run-chat-completion',
 }
 
-export interface RunResponsePayload {
+/** Every call job names its record by owner and id; nothing else travels through Redis. */
+export interface RunCallPayload {
+  /** The record's public id (`resp_...`, `chatcmpl-...`), also the BullMQ jobId. */
   responseId: string;
   userId: string;
   /** The api request that created the job, so api and worker log lines join up. */
@@ -19,17 +23,19 @@ export interface RunResponsePayload {
 }
 
 export interface JobPayloads {
-  [JobName.RunResponse]: RunResponsePayload;
+  [JobName.RunResponse]: RunCallPayload;
+  [JobName.RunChatCompletion]: RunCallPayload;
 }
 
 export const JOB_QUEUE: { [J in JobName]: QueueName } = {
   [JobName.RunResponse]: QueueName.Responses,
+  [JobName.RunChatCompletion]: QueueName.ChatCompletions,
 };
 
 /** Bus channels (Redis pub/sub) between api and workers. */
 export enum BusChannel {
   /** api -> workers: the job with this id was cancelled; abort its upstream call. */
   Cancel = 'cancel',
-  /** workers/api -> api: this response reached a terminal state. */
+  /** workers/api -> api: the call with this id reached a terminal state. */
   Terminal = 'terminal',
 }

@@ -4,6 +4,7 @@ import { AuthGuard, CurrentCaller } from '../auth/auth.guard';
 import type { Caller } from '../auth/api-keys.service';
 import { ApiError } from '../common/api-error';
 import { isPlausibleId } from '../common/ids';
+import { clientGoneSignal } from '../common/request-context';
 import { ReqContext, type RequestContext } from '../common/request-context';
 import { type JsonObject, parseListQuery } from '../common/validation';
 import { type ItemList, ResponsesService } from './responses.service';
@@ -56,14 +57,4 @@ export class ResponsesController {
 function checkId(id: string): string {
   if (!isPlausibleId(id)) throw ApiError.notFound(`Response with id '${id.slice(0, 64)}' not found.`);
   return id;
-}
-
-/** Aborts when the client closes the connection before we answered. */
-export function clientGoneSignal(req: Request, res: Response): AbortSignal {
-  const controller = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) controller.abort();
-  });
-  req.on('aborted', () => controller.abort());
-  return controller.signal;
 }

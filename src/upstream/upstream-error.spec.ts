@@ -1,4 +1,4 @@
-import { RetryableJobError } from '../responses/response-runner.service';
+import { RetryableJobError } from '../calls/call-runner.service';
 import { backoffDelay } from '../worker/job-worker.service';
 import { isRetryableStatus, networkError, parseRetryAfter } from './upstream-error';
 

@@ -4,10 +4,10 @@ import type { AppConfig } from '../config/app-config';
 import type { Logger } from '../common/logger';
 import { RedisBus } from '../infra/redis-bus.service';
 import { APP_CONFIG, LOGGER } from '../infra/tokens';
-import { BusChannel, QueueName, type RunResponsePayload } from '../queue/jobs';
+import { BusChannel, QueueName, type RunCallPayload } from '../queue/jobs';
 import { UPSTREAM_BACKOFF } from '../queue/job-producer.service';
-import { RetryableJobError } from '../responses/response-runner.service';
-import { ResponseJobProcessor } from './response-job.processor';
+import { RetryableJobError } from '../calls/call-runner.service';
+import { CallJobProcessor } from './call-job.processor';
 
 /** Exponential backoff with jitter, or the upstream's Retry-After when it gave one (capped). */
 export function backoffDelay(attemptsMade: number, err: unknown, baseMs: number, maxMs = 60_000): number {
@@ -23,7 +23,7 @@ export function backoffDelay(attemptsMade: number, err: unknown, baseMs: number,
  */
 @Injectable()
 export class JobWorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private worker?: Worker;
+  private workers: Worker<RunCallPayload>[] = [];
   private unsubscribe?: () => void;
   private readonly log: Logger;
 
@@ -31,24 +31,30 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
     private readonly bus: RedisBus,
-    private readonly responses: ResponseJobProcessor,
+    private readonly processor: CallJobProcessor,
   ) {
     this.log = logger.child({ ctx: 'JobWorker' });
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    // Subscribe before taking jobs, so no cancel for a job we hold can be missed.
+    // Subscribe before taking jobs, so no cancel for a job held here can be missed.
     this.unsubscribe = await this.bus.subscribe(BusChannel.Cancel, (jobId) => {
-      if (this.worker?.cancelJob(jobId, 'cancelled by the client')) {
-        this.log.info({ jobId }, 'aborting running job on cancel');
+      for (const worker of this.workers) {
+        if (worker.cancelJob(jobId, 'cancelled by the client')) this.log.info({ jobId }, 'aborting running job on cancel');
       }
     });
-    const worker = new Worker<RunResponsePayload>(
-      QueueName.Responses,
-      (job: Job<RunResponsePayload>, _token?: string, signal?: AbortSignal) =>
-        this.responses.process(job, signal ?? new AbortController().signal),
+    this.workers = Object.values(QueueName).map((queue) => this.createWorker(queue));
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    this.log.info({ concurrency: this.config.workerConcurrency, queues: Object.values(QueueName) }, 'worker ready');
+  }
+
+  private createWorker(queue: QueueName): Worker<RunCallPayload> {
+    const worker = new Worker<RunCallPayload>(
+      queue,
+      // Three parameters: BullMQ hands the processor an AbortSignal only when it declares them.
+      (job: Job<RunCallPayload>, _token?: string, signal?: AbortSignal) => this.processor.process(job, signal ?? new AbortController().signal),
       {
-        connection: { url: this.config.redisUrl, maxRetriesPerRequest: null, connectionName: 'worker' },
+        connection: { url: this.config.redisUrl, maxRetriesPerRequest: null, connectionName: `worker-${queue}` },
         prefix: this.config.queuePrefix,
         concurrency: this.config.workerConcurrency,
         // A crashed worker's jobs come back after the lock expires and the stall check runs.
@@ -65,16 +71,14 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
       if (!job) return;
       const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
       if (!final) return;
-      this.responses.onFinalFailure(job, err).catch((e) => this.log.error({ err: e, jobId: job.id }, 'could not record final failure'));
+      this.processor.onFinalFailure(job, err).catch((e) => this.log.error({ err: e, jobId: job.id }, 'could not record final failure'));
     });
-    worker.on('error', (err) => this.log.warn({ err: err.message }, 'worker error'));
-    this.worker = worker;
-    await worker.waitUntilReady();
-    this.log.info({ concurrency: this.config.workerConcurrency }, 'worker ready');
+    worker.on('error', (err) => this.log.warn({ err: err.message, queue }, 'worker error'));
+    return worker;
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.unsubscribe?.();
-    await this.worker?.close();
+    await Promise.all(this.workers.map((w) => w.close()));
   }
 }

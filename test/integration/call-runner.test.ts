@@ -1,5 +1,5 @@
 /**
- * The worker's runner in-process against the real MongoDB wire server and Redis, with the MOCK
+ * The worker's runner (for the response kind) in-process against the real MongoDB wire server and Redis, with the MOCK
  * upstream: idempotency, single result writes, and cancel through the durable flag alone.
  */
 import { type DynamicModule, type INestApplicationContext, Module } from '@nestjs/common';
@@ -8,7 +8,8 @@ import { createLogger } from '../../src/common/logger';
 import { loadConfig } from '../../src/config/app-config';
 import { CoreModule } from '../../src/infra/core.module';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/mock-upstream';
-import { ResponseRunner, type RunContext } from '../../src/responses/response-runner.service';
+import { CallRunner, type RunContext } from '../../src/calls/call-runner.service';
+import { ResponseCallKind } from '../../src/responses/response-call.kind';
 import type { ResponseRecord } from '../../src/responses/response.schema';
 import { ResponsesRepository } from '../../src/responses/responses.repository';
 import { ResponsesStorageModule } from '../../src/responses/responses-storage.module';
@@ -22,7 +23,7 @@ class RunnerHarness {
     return {
       module: RunnerHarness,
       imports: [CoreModule.forRoot(config, createLogger('error', 'test')), ResponsesStorageModule],
-      providers: [UpstreamClient, ResponseRunner],
+      providers: [UpstreamClient, CallRunner],
     };
   }
 }
@@ -84,15 +85,16 @@ async function insertQueued(repo: ResponsesRepository, metadata: Record<string, 
 const job = (r: ResponseRecord) => ({ responseId: r.responseId, userId: r.userId, requestId: 'req_it' });
 const callsFor = (key: string) => mock.calls().filter((c) => c.key === key);
 
-describe('ResponseRunner', () => {
+describe('CallRunner', () => {
   it('does nothing the second time a job runs', async () => {
     const repo = app.get(ResponsesRepository);
-    const runner = app.get(ResponseRunner);
+    const runner = app.get(CallRunner);
+    const kind = app.get(ResponseCallKind);
     const key = uniqueName('twice-');
     const r = await insertQueued(repo, { mock_key: key });
-    expect(await runner.run(job(r), ctx())).toBe('completed');
+    expect(await runner.run(kind, job(r), ctx())).toBe('completed');
     const first = await repo.find({ userId: r.userId, responseId: r.responseId });
-    expect(await runner.run(job(r), ctx())).toBe('already-terminal');
+    expect(await runner.run(kind, job(r), ctx())).toBe('already-terminal');
     const second = await repo.find({ userId: r.userId, responseId: r.responseId });
     expect(second).toEqual(first);
     expect(callsFor(key)).toHaveLength(1);
@@ -103,10 +105,11 @@ describe('ResponseRunner', () => {
 
   it('writes one result when two copies of a job run at the same time', async () => {
     const repo = app.get(ResponsesRepository);
-    const runner = app.get(ResponseRunner);
+    const runner = app.get(CallRunner);
+    const kind = app.get(ResponseCallKind);
     const key = uniqueName('dup-');
     const r = await insertQueued(repo, { mock_key: key, mock_latency_ms: '200' });
-    const outcomes = await Promise.all([runner.run(job(r), ctx()), runner.run(job(r), ctx())]);
+    const outcomes = await Promise.all([runner.run(kind, job(r), ctx()), runner.run(kind, job(r), ctx())]);
     expect(outcomes.filter((o) => o === 'completed')).toHaveLength(1);
     const final = await repo.find({ userId: r.userId, responseId: r.responseId });
     expect(final?.status).toBe('completed');
@@ -114,10 +117,11 @@ describe('ResponseRunner', () => {
 
   it('aborts the upstream call through the durable flag when no cancel message arrives', async () => {
     const repo = app.get(ResponsesRepository);
-    const runner = app.get(ResponseRunner);
+    const runner = app.get(CallRunner);
+    const kind = app.get(ResponseCallKind);
     const key = uniqueName('flag-');
     const r = await insertQueued(repo, { mock_key: key, mock_latency_ms: '30000' });
-    const running = runner.run(job(r), ctx());
+    const running = runner.run(kind, job(r), ctx());
     await waitFor('the upstream call', () => (callsFor(key)[0]?.outcome === 'running' ? true : undefined));
     // Only the durable flag: no bus message, as if pub/sub lost it.
     await repo.transition({ userId: r.userId, responseId: r.responseId }, ['in_progress'], { status: 'cancelled', cancelledAt: new Date() });
@@ -129,11 +133,12 @@ describe('ResponseRunner', () => {
 
   it('aborts at once when the job signal fires (worker.cancelJob)', async () => {
     const repo = app.get(ResponsesRepository);
-    const runner = app.get(ResponseRunner);
+    const runner = app.get(CallRunner);
+    const kind = app.get(ResponseCallKind);
     const key = uniqueName('signal-');
     const r = await insertQueued(repo, { mock_key: key, mock_latency_ms: '30000' });
     const controller = new AbortController();
-    const running = runner.run(job(r), ctx({ signal: controller.signal }));
+    const running = runner.run(kind, job(r), ctx({ signal: controller.signal }));
     await waitFor('the upstream call', () => (callsFor(key)[0]?.outcome === 'running' ? true : undefined));
     controller.abort();
     expect(await running).toBe('cancelled');
@@ -142,10 +147,11 @@ describe('ResponseRunner', () => {
 
   it('drops a result that arrives after a cancel', async () => {
     const repo = slowPollApp.get(ResponsesRepository);
-    const runner = slowPollApp.get(ResponseRunner);
+    const runner = slowPollApp.get(CallRunner);
+    const kind = slowPollApp.get(ResponseCallKind);
     const key = uniqueName('late-');
     const r = await insertQueued(repo, { mock_key: key, mock_latency_ms: '400' });
-    const running = runner.run(job(r), ctx());
+    const running = runner.run(kind, job(r), ctx());
     await waitFor('the upstream call', () => (callsFor(key)[0]?.outcome === 'running' ? true : undefined));
     await repo.transition({ userId: r.userId, responseId: r.responseId }, ['in_progress'], { status: 'cancelled', cancelledAt: new Date() });
     expect(await running).toBe('dropped');
@@ -156,22 +162,24 @@ describe('ResponseRunner', () => {
 
   it('skips a job whose response was cancelled while it waited', async () => {
     const repo = app.get(ResponsesRepository);
-    const runner = app.get(ResponseRunner);
+    const runner = app.get(CallRunner);
+    const kind = app.get(ResponseCallKind);
     const key = uniqueName('skip-');
     const r = await insertQueued(repo, { mock_key: key });
     await repo.transition({ userId: r.userId, responseId: r.responseId }, ['queued'], { status: 'cancelled' });
-    expect(await runner.run(job(r), ctx())).toBe('already-terminal');
+    expect(await runner.run(kind, job(r), ctx())).toBe('already-terminal');
     expect(callsFor(key)).toHaveLength(0);
   });
 
   it('asks the queue to retry a transient failure and records the last one once', async () => {
     const repo = app.get(ResponsesRepository);
-    const runner = app.get(ResponseRunner);
+    const runner = app.get(CallRunner);
+    const kind = app.get(ResponseCallKind);
     const key = uniqueName('retry-');
     const r = await insertQueued(repo, { mock_key: key, mock_fail: '502' });
-    await expect(runner.run(job(r), ctx({ attempt: 1 }))).rejects.toMatchObject({ name: 'RetryableJobError' });
+    await expect(runner.run(kind, job(r), ctx({ attempt: 1 }))).rejects.toMatchObject({ name: 'RetryableJobError' });
     expect((await repo.find({ userId: r.userId, responseId: r.responseId }))?.status).toBe('in_progress');
-    expect(await runner.run(job(r), ctx({ attempt: 3 }))).toBe('failed');
+    expect(await runner.run(kind, job(r), ctx({ attempt: 3 }))).toBe('failed');
     const final = await repo.find({ userId: r.userId, responseId: r.responseId });
     expect(final).toMatchObject({ status: 'failed', error: { code: 'server_error' }, errorStatus: 502, upstreamCalls: 2 });
   });

@@ -1,30 +1,29 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { RedisBus } from '../infra/redis-bus.service';
 import { BusChannel } from '../queue/jobs';
-import type { ResponseKey } from './responses.repository';
-import { ResponsesRepository } from './responses.repository';
-import { type ResponseRecord, TERMINAL_STATUSES } from './response.schema';
+import { type CallKey, type CallRecord, TERMINAL_STATUSES } from './call-record';
+import type { CallRecordsRepository } from './call-records.repository';
 
-export type WaitResult = { kind: 'done'; record: ResponseRecord } | { kind: 'gone' } | { kind: 'timeout' } | { kind: 'aborted' };
+export type WaitResult<R> = { kind: 'done'; record: R } | { kind: 'gone' } | { kind: 'timeout' } | { kind: 'aborted' };
 
-/** Re-read interval when no terminal notice arrives (the notice is at-most-once). */
+/** Re-read interval when no terminal notice arrives (notices are at-most-once). */
 const POLL_MS = 1000;
 
 /**
- * Lets a synchronous request wait for its job. A terminal notice on the bus wakes it at once;
- * a periodic re-read of MongoDB covers lost notices. The record is the truth either way.
+ * Lets a synchronous request wait for its job. A terminal notice on the bus wakes it at once; a
+ * periodic re-read of MongoDB covers lost notices. The record is the truth either way.
  */
 @Injectable()
 export class TerminalWaiter implements OnModuleInit {
   private readonly wakers = new Map<string, Set<() => void>>();
 
-  constructor(private readonly bus: RedisBus, private readonly repo: ResponsesRepository) {}
+  constructor(private readonly bus: RedisBus) {}
 
   async onModuleInit(): Promise<void> {
     await this.bus.subscribe(BusChannel.Terminal, (id) => this.wakers.get(id)?.forEach((wake) => wake()));
   }
 
-  async wait(key: ResponseKey, timeoutMs: number, signal: AbortSignal): Promise<WaitResult> {
+  async wait<R extends CallRecord>(repo: CallRecordsRepository<R>, key: CallKey, timeoutMs: number, signal: AbortSignal): Promise<WaitResult<R>> {
     const deadline = Date.now() + timeoutMs;
     let wake: () => void = () => undefined;
     const set = this.wakers.get(key.responseId) ?? new Set();
@@ -33,9 +32,9 @@ export class TerminalWaiter implements OnModuleInit {
     set.add(onWake);
     try {
       for (;;) {
-        // Registered before reading, so a notice between the read and the wait is not lost.
+        // Armed before reading, so a notice between the read and the wait is not lost.
         const woke = new Promise<void>((resolve) => (wake = resolve));
-        const record = await this.repo.find(key);
+        const record = await repo.find(key);
         if (!record) return { kind: 'gone' };
         if (TERMINAL_STATUSES.includes(record.status)) return { kind: 'done', record };
         if (signal.aborted) return { kind: 'aborted' };

@@ -1,0 +1,108 @@
+import { Schema, type SchemaDefinition } from 'mongoose';
+
+/**
+ * A stored model call, the record both responses and chat completions share. The first group of
+ * fields mirrors OhMyGPT's stored-completion document; the rest is our job state.
+ */
+export type CallStatus = 'queued' | 'in_progress' | 'completed' | 'failed' | 'cancelled' | 'incomplete';
+export const TERMINAL_STATUSES: readonly CallStatus[] = ['completed', 'failed', 'cancelled', 'incomplete'];
+export const ACTIVE_STATUSES: readonly CallStatus[] = ['queued', 'in_progress'];
+
+export interface CallErrorInfo {
+  code: string;
+  message: string;
+}
+
+export interface CommonData {
+  requestRawData: Record<string, unknown>;
+  responseRawData: Record<string, unknown> | null;
+  openAIStoredBody: Record<string, unknown> | null;
+  userAgent: string | null;
+  reqIp: string | null;
+  usage: { input_text: number; output_text: number };
+  costCoins: number;
+}
+
+export interface CallRecord {
+  // OhMyGPT's stored-call fields
+  userId: string;
+  omgUrId: string;
+  reqBodyHash: string;
+  createdAt: Date;
+  updatedAt: Date;
+  /** The public id: `resp_...` or `chatcmpl-...`. */
+  responseId: string;
+  commonData: CommonData;
+  metadata: Record<string, string> | null;
+  // our own
+  status: CallStatus;
+  model: string;
+  background: boolean;
+  store: boolean;
+  error: CallErrorInfo | null;
+  /** HTTP status to answer a synchronous caller with when the call failed. */
+  errorStatus: number | null;
+  startedAt: Date | null;
+  completedAt: Date | null;
+  cancelledAt: Date | null;
+  /** Upstream calls made, retries included. */
+  upstreamCalls: number;
+}
+
+/** Owner and id: the owner is part of every filter, so no read can cross users. */
+export interface CallKey {
+  userId: string;
+  responseId: string;
+}
+
+export type NewCall<R extends CallRecord> = Omit<R, 'createdAt' | 'updatedAt'>;
+
+/** A `$set`: top-level fields, or dotted paths into commonData. */
+export type CallChanges<R extends CallRecord> = Partial<Omit<R, 'userId' | 'responseId' | 'createdAt' | 'updatedAt'>> & {
+  [path: `commonData.${string}`]: unknown;
+};
+
+export const keyOf = (r: CallRecord): CallKey => ({ userId: r.userId, responseId: r.responseId });
+
+const { Mixed } = Schema.Types;
+
+/** The shared schema plus a kind's own fields, with indexes that start with the owner. */
+export function callRecordSchema<R extends CallRecord>(collection: string, extra: SchemaDefinition = {}): Schema<R> {
+  const schema = new Schema<R>(
+    {
+      userId: { type: String, required: true },
+      omgUrId: { type: String, required: true },
+      reqBodyHash: { type: String, required: true },
+      responseId: { type: String, required: true },
+      commonData: {
+        requestRawData: { type: Mixed, required: true },
+        responseRawData: { type: Mixed, default: null },
+        openAIStoredBody: { type: Mixed, default: null },
+        userAgent: { type: String, default: null },
+        reqIp: { type: String, default: null },
+        usage: {
+          input_text: { type: Number, default: 0 },
+          output_text: { type: Number, default: 0 },
+        },
+        costCoins: { type: Number, default: 0 },
+      },
+      metadata: { type: Mixed, default: null },
+      status: { type: String, required: true },
+      model: { type: String, required: true },
+      background: { type: Boolean, required: true },
+      store: { type: Boolean, required: true },
+      error: { type: Mixed, default: null },
+      errorStatus: { type: Number, default: null },
+      startedAt: { type: Date, default: null },
+      completedAt: { type: Date, default: null },
+      cancelledAt: { type: Date, default: null },
+      upstreamCalls: { type: Number, default: 0 },
+      ...extra,
+    } as SchemaDefinition,
+    { collection, timestamps: true, minimize: false, versionKey: false },
+  );
+  schema.index({ userId: 1, responseId: 1 }, { unique: true });
+  // Keyset pagination over the owner's records in creation order.
+  schema.index({ userId: 1, createdAt: 1, _id: 1 });
+  return schema;
+}

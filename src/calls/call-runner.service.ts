@@ -1,0 +1,164 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config';
+import type { Logger } from '../common/logger';
+import { RedisBus } from '../infra/redis-bus.service';
+import { APP_CONFIG, LOGGER } from '../infra/tokens';
+import { BusChannel, type RunCallPayload } from '../queue/jobs';
+import { UpstreamClient } from '../upstream/upstream.client';
+import { isAbortError, UpstreamError } from '../upstream/upstream-error';
+import type { CallKind } from './call-kind';
+import { ACTIVE_STATUSES, type CallChanges, type CallErrorInfo, type CallKey, type CallRecord, TERMINAL_STATUSES } from './call-record';
+import { costCoins } from './pricing';
+
+export type RunOutcome = 'gone' | 'already-terminal' | 'not-runnable' | 'cancelled' | 'completed' | 'incomplete' | 'failed' | 'dropped';
+
+export interface RunContext {
+  /** 1 for the first attempt. */
+  attempt: number;
+  maxAttempts: number;
+  /** Aborted by BullMQ when the job is cancelled through `worker.cancelJob`. */
+  signal: AbortSignal;
+}
+
+/** A transient failure the queue should retry, with the upstream's wait if it gave one. */
+export class RetryableJobError extends Error {
+  constructor(message: string, readonly retryAfterMs: number | null) {
+    super(message);
+    this.name = 'RetryableJobError';
+  }
+}
+
+/**
+ * Runs one call job of any kind. Idempotent: it re-reads the record and skips anything gone,
+ * finished or cancelled; every state change is a conditional update, so a job that runs twice,
+ * or finishes after a cancel, cannot write a second or a late result.
+ */
+@Injectable()
+export class CallRunner {
+  private readonly log: Logger;
+  private readonly unpricedModels = new Set<string>();
+
+  constructor(
+    private readonly upstream: UpstreamClient,
+    private readonly bus: RedisBus,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child({ ctx: 'CallRunner' });
+  }
+
+  async run<R extends CallRecord>(kind: CallKind<R>, job: RunCallPayload, ctx: RunContext): Promise<RunOutcome> {
+    const key: CallKey = { userId: job.userId, responseId: job.responseId };
+    const log = this.log.child({ id: job.responseId, requestId: job.requestId, attempt: ctx.attempt });
+
+    let record = await kind.repo.find(key);
+    if (!record) return 'gone';
+    if (TERMINAL_STATUSES.includes(record.status)) return 'already-terminal';
+    if (record.status === 'queued') {
+      record = await kind.repo.transition(key, ['queued'], { status: 'in_progress', startedAt: new Date() } as CallChanges<R>);
+      if (!record) return 'not-runnable'; // cancelled or deleted between the read and the update
+    }
+    // in_progress here: fresh, or a retry after a transient failure or a crash.
+    if (ctx.signal.aborted) return 'cancelled';
+
+    const watch = this.watchCancelFlag(kind, key);
+    const signal = AbortSignal.any([ctx.signal, watch.signal]);
+    let body: Record<string, unknown>;
+    try {
+      await kind.repo.countUpstreamCall(key);
+      ({ body } = await this.upstream.postJson(kind.upstreamPath, kind.upstreamRequest(record), signal));
+    } catch (err) {
+      if (signal.aborted || isAbortError(err)) {
+        log.info('upstream call aborted by cancel');
+        return 'cancelled';
+      }
+      return this.onUpstreamError(kind, key, err, ctx, log);
+    } finally {
+      watch.stop();
+    }
+
+    const { changes, tokens } = kind.result(record, body);
+    const done = await kind.repo.transition(key, ['in_progress'], {
+      ...changes,
+      'commonData.responseRawData': body,
+      'commonData.usage': { input_text: tokens.input, output_text: tokens.output },
+      'commonData.costCoins': this.cost(record.model, tokens),
+    });
+    if (!done) {
+      log.info(`result dropped: the ${kind.noun} was cancelled or deleted while the upstream call ran`);
+      return 'dropped';
+    }
+    await this.announceTerminal(job.responseId);
+    log.info({ status: done.status }, `${kind.noun} finished`);
+    return done.status as RunOutcome;
+  }
+
+  /** Records a final failure once (last attempt, or a job that stalled too often). */
+  async recordFailure<R extends CallRecord>(kind: CallKind<R>, key: CallKey, error: CallErrorInfo, errorStatus: number | null): Promise<boolean> {
+    const failed = await kind.repo.transition(key, ACTIVE_STATUSES, { status: 'failed', error, errorStatus } as CallChanges<R>);
+    if (failed) await this.announceTerminal(key.responseId);
+    return failed !== null;
+  }
+
+  private async onUpstreamError<R extends CallRecord>(kind: CallKind<R>, key: CallKey, err: unknown, ctx: RunContext, log: Logger): Promise<RunOutcome> {
+    if (!(err instanceof UpstreamError)) throw err; // our own fault (e.g. MongoDB): let the queue retry it
+    if (err.retryable && ctx.attempt < ctx.maxAttempts) {
+      log.warn({ status: err.status, retryAfterMs: err.retryAfterMs }, `transient upstream failure: ${err.message}`);
+      throw new RetryableJobError(err.message, err.retryAfterMs);
+    }
+    const suffix = err.retryable ? ` (after ${ctx.attempt} attempts)` : '';
+    log.warn({ status: err.status }, `upstream call failed for good: ${err.message}`);
+    await this.recordFailure(kind, key, { code: errorCode(err), message: `${err.message}${suffix}` }, failureHttpStatus(err));
+    return 'failed';
+  }
+
+  private cost(model: string, tokens: { input: number; output: number }): number {
+    const coins = costCoins(this.config.priceTable, model, tokens.input, tokens.output);
+    if (coins !== null) return coins;
+    if (!this.unpricedModels.has(model)) {
+      this.unpricedModels.add(model);
+      this.log.warn({ model }, 'no price for this model in PRICE_TABLE; recording costCoins 0');
+    }
+    return 0;
+  }
+
+  private async announceTerminal(id: string): Promise<void> {
+    try {
+      await this.bus.publish(BusChannel.Terminal, id);
+    } catch (err) {
+      // Waiters also poll MongoDB, so a lost notice only delays them.
+      this.log.warn({ err: (err as Error).message, id }, 'could not publish terminal notice');
+    }
+  }
+
+  /**
+   * The cancel bus is at-most-once; re-reading the durable flag now and then closes the gap, so
+   * a cancel whose message was lost still stops the upstream call within cancelPollMs.
+   */
+  private watchCancelFlag<R extends CallRecord>(kind: CallKind<R>, key: CallKey): { signal: AbortSignal; stop: () => void } {
+    const controller = new AbortController();
+    const timer = setInterval(() => {
+      kind.repo
+        .find(key)
+        .then((r) => {
+          if (!r || r.status !== 'in_progress') controller.abort();
+        })
+        .catch(() => undefined);
+    }, this.config.cancelPollMs);
+    timer.unref();
+    return { signal: controller.signal, stop: () => clearInterval(timer) };
+  }
+}
+
+function errorCode(err: UpstreamError): string {
+  if (err.status === 429) return 'rate_limit_exceeded';
+  if (err.status !== null && err.status >= 400 && err.status < 500) return err.upstreamCode ?? 'invalid_prompt';
+  return 'server_error';
+}
+
+/** A synchronous caller sees the upstream's 4xx (and 429) as is; anything else is a 502 from us. */
+function failureHttpStatus(err: UpstreamError): number {
+  if (err.status === 429) return 429;
+  if (err.status !== null && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 409) return err.status;
+  return 502;
+}

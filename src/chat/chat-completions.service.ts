@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import type { Caller } from '../auth/api-keys.service';
+import { CallLifecycle } from '../calls/call-lifecycle.service';
+import { ACTIVE_STATUSES, keyOf } from '../calls/call-record';
+import { ApiError } from '../common/api-error';
+import { newId } from '../common/ids';
+import type { RequestContext } from '../common/request-context';
+import type { JsonObject, ListQuery } from '../common/validation';
+import type { ItemList } from '../responses/responses.service';
+import { ChatCallKind } from './chat-call.kind';
+import type { ChatCompletionRecord } from './chat-completion.schema';
+import { toChatCompletion, toStoredMessages } from './chat-view';
+import { parseCreateChat, parseUpdateChat } from './create-chat.request';
+
+export const newChatCompletionId = (): string => newId('chatcmpl-', 16);
+
+/** Chat completions as queued jobs, and the stored-completions API. */
+@Injectable()
+export class ChatCompletionsService {
+  constructor(private readonly kind: ChatCallKind, private readonly calls: CallLifecycle) {}
+
+  async create(caller: Caller, body: unknown, ctx: RequestContext, clientGone: AbortSignal): Promise<JsonObject | null> {
+    const req = parseCreateChat(body);
+    if (req.stream) throw ApiError.badRequest('Streaming (`stream: true`) is not supported by this server yet.', 'stream');
+    const record = await this.kind.repo.insert({
+      userId: caller.userId,
+      responseId: newChatCompletionId(),
+      omgUrId: ctx.requestId,
+      reqBodyHash: ctx.reqBodyHash,
+      commonData: {
+        requestRawData: body as JsonObject,
+        responseRawData: null,
+        openAIStoredBody: null,
+        userAgent: ctx.userAgent,
+        reqIp: ctx.reqIp,
+        usage: { input_text: 0, output_text: 0 },
+        costCoins: 0,
+      },
+      metadata: req.metadata,
+      status: 'queued',
+      model: req.model,
+      background: req.background,
+      store: req.store,
+      error: null,
+      errorStatus: null,
+      startedAt: null,
+      completedAt: null,
+      cancelledAt: null,
+      upstreamCalls: 0,
+    });
+    await this.calls.enqueue(this.kind, record);
+    if (req.background) return toChatCompletion(record);
+    const done = await this.calls.awaitResult(this.kind, keyOf(record), clientGone);
+    return done ? toChatCompletion(done) : null;
+  }
+
+  async retrieve(caller: Caller, id: string): Promise<JsonObject> {
+    return toChatCompletion(await this.stored(caller, id));
+  }
+
+  async update(caller: Caller, id: string, body: unknown): Promise<JsonObject> {
+    const metadata = parseUpdateChat(body);
+    await this.stored(caller, id);
+    const updated = await this.kind.repo.update({ userId: caller.userId, responseId: id }, { metadata });
+    if (!updated) throw this.notFound(id);
+    return toChatCompletion(updated);
+  }
+
+  async delete(caller: Caller, id: string): Promise<JsonObject> {
+    const record = await this.stored(caller, id);
+    if (ACTIVE_STATUSES.includes(record.status)) await this.calls.stop(this.kind, keyOf(record));
+    if (!(await this.kind.repo.delete(keyOf(record)))) throw this.notFound(id);
+    return { object: 'chat.completion.deleted', id, deleted: true };
+  }
+
+  async cancel(caller: Caller, id: string): Promise<JsonObject> {
+    const record = await this.stored(caller, id);
+    return toChatCompletion(await this.calls.cancel(this.kind, record, () => this.stored(caller, id)));
+  }
+
+  async list(caller: Caller, query: ListQuery, filters: { model?: string; metadata?: Record<string, string> }): Promise<ItemList> {
+    const page = await this.kind.repo.listStored({ userId: caller.userId, ...query, ...filters });
+    if (!page) throw ApiError.badRequest(`No stored chat completion with id '${query.after}' to list after.`, 'after');
+    const data = page.records.map(toChatCompletion);
+    return listOf(data, page.hasMore);
+  }
+
+  async messages(caller: Caller, id: string, query: ListQuery): Promise<ItemList> {
+    const all = toStoredMessages(await this.stored(caller, id));
+    const ordered = query.order === 'asc' ? all : [...all].reverse();
+    let start = 0;
+    if (query.after !== undefined) {
+      const at = ordered.findIndex((m) => m.id === query.after);
+      if (at < 0) throw ApiError.badRequest(`No message with id '${query.after}' in chat completion '${id}'.`, 'after');
+      start = at + 1;
+    }
+    return listOf(ordered.slice(start, start + query.limit), start + query.limit < ordered.length);
+  }
+
+  /** Owner-scoped and stored only: anything else answers 404. */
+  private async stored(caller: Caller, id: string): Promise<ChatCompletionRecord> {
+    const record = await this.kind.repo.find({ userId: caller.userId, responseId: id });
+    if (!record || !record.store) throw this.notFound(id);
+    return record;
+  }
+
+  private notFound(id: string): ApiError {
+    return ApiError.notFound(this.kind.notFoundMessage(id));
+  }
+}
+
+export function listOf(data: JsonObject[], hasMore: boolean): ItemList {
+  return {
+    object: 'list',
+    data,
+    first_id: (data[0]?.id as string | undefined) ?? null,
+    last_id: (data[data.length - 1]?.id as string | undefined) ?? null,
+    has_more: hasMore,
+  };
+}
