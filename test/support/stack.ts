@@ -8,7 +8,7 @@ import { mongoUriFor, testServices, uniqueName, waitFor } from './env';
 
 const DIST = resolve(__dirname, '..', '..', 'dist');
 
-export const KEYS = { alice: 'sk-test-alice-0001', bob: 'sk-test-bob-0002' } as const;
+export const KEYS = { alice: 'sk-test-alice-0001', bob: 'sk-test-bob-0002', carol: 'sk-test-carol-0003' } as const;
 export const UPSTREAM_KEY = 'sk-upstream-secret-0003';
 
 export interface Stack {
@@ -26,6 +26,8 @@ export interface StackOptions {
   workers?: number;
   upstreamUrl: string;
   env?: Record<string, string>;
+  /** Extra environment per api replica, by index. */
+  apiEnv?: Record<string, string>[];
 }
 
 /**
@@ -43,7 +45,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     QUEUE_PREFIX: uniqueName('t'),
     UPSTREAM_BASE_URL: opts.upstreamUrl,
     UPSTREAM_API_KEY: UPSTREAM_KEY,
-    API_KEYS: `${KEYS.alice}:alice,${KEYS.bob}:bob`,
+    API_KEYS: `${KEYS.alice}:alice,${KEYS.bob}:bob,${KEYS.carol}:carol`,
     WORKER_CONCURRENCY: '8',
     JOB_ATTEMPTS: '3',
     RETRY_BASE_MS: '50',
@@ -70,7 +72,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   try {
     for (let i = 0; i < (opts.apis ?? 1); i++) {
       const port = await freePort();
-      launch(`api${i}`, 'main-api.js', { PORT: String(port) });
+      launch(`api${i}`, 'main-api.js', { ...opts.apiEnv?.[i], PORT: String(port) });
       const url = `http://127.0.0.1:${port}`;
       await waitFor(`api ${i} health`, async () => ((await fetch(`${url}/health`)).ok ? true : undefined), 20_000, 100);
       apiUrls.push(url);
