@@ -14,6 +14,8 @@ import { ResponsesController } from './responses/responses.controller';
 import { ResponsesService } from './responses/responses.service';
 import { ResponsesStorageModule } from './responses/responses-storage.module';
 import { CallLifecycle } from './calls/call-lifecycle.service';
+import { CallStreamer } from './calls/call-streamer.service';
+import { EventTailer } from './events/event-tailer.service';
 import { TerminalWaiter } from './calls/terminal-waiter.service';
 import { ChatCompletionsController } from './chat/chat-completions.controller';
 import { ChatCompletionsService } from './chat/chat-completions.service';
@@ -40,6 +42,8 @@ export class ApiModule {
         JobProducer,
         TerminalWaiter,
         CallLifecycle,
+        EventTailer,
+        CallStreamer,
         ResponsesService,
         ChatCompletionsService,
         OhMyGptStoreService,

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { ApiError } from '../common/api-error';
 import type { Logger } from '../common/logger';
+import { EventLog, type LogEvent } from '../events/event-log.service';
 import { RedisBus } from '../infra/redis-bus.service';
 import { APP_CONFIG, LOGGER } from '../infra/tokens';
 import { BusChannel } from '../queue/jobs';
@@ -11,7 +12,7 @@ import { ACTIVE_STATUSES, type CallChanges, type CallKey, type CallRecord } from
 import { TerminalWaiter } from './terminal-waiter.service';
 
 /** What the api needs of a kind: its store and its job. */
-export type CallStore<R extends CallRecord> = Pick<CallKind<R>, 'job' | 'noun' | 'repo' | 'notFoundMessage'>;
+export type CallStore<R extends CallRecord> = Pick<CallKind<R>, 'job' | 'noun' | 'repo' | 'notFoundMessage' | 'logsEvents'>;
 
 /**
  * The api's half of a call's life, the same for every kind: enqueue (or roll back), wait for a
@@ -25,16 +26,21 @@ export class CallLifecycle {
     private readonly producer: JobProducer,
     private readonly waiter: TerminalWaiter,
     private readonly bus: RedisBus,
+    private readonly events: EventLog,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.log = logger.child({ ctx: 'CallLifecycle' });
   }
 
-  /** Enqueues `{id}` for a written record; if Redis refuses, removes the record and answers 503. */
-  async enqueue<R extends CallRecord>(store: CallStore<R>, record: R): Promise<void> {
+  /**
+   * Logs the first events (if any), then enqueues `{id}` for a written record; if Redis refuses,
+   * removes the record and answers 503, so nothing is left accepted without a job.
+   */
+  async enqueue<R extends CallRecord>(store: CallStore<R>, record: R, firstEvents: LogEvent[] = []): Promise<void> {
     const key: CallKey = { userId: record.userId, responseId: record.responseId };
     try {
+      if (firstEvents.length > 0) await this.events.append(record.responseId, firstEvents);
       await this.producer.enqueue(store.job, record.responseId, { ...key, requestId: record.omgUrId });
     } catch (err) {
       this.log.error({ err: (err as Error).message, id: record.responseId, requestId: record.omgUrId }, 'enqueue failed');
@@ -93,6 +99,8 @@ export class CallLifecycle {
       this.bus.publish(BusChannel.Cancel, key.responseId),
       this.producer.removeIfWaiting(store.job, key.responseId),
       this.bus.publish(BusChannel.Terminal, key.responseId),
+      // Open streams end quietly, and nothing more is appended to the log.
+      store.logsEvents(cancelled) ? this.events.close(key.responseId) : Promise.resolve(),
     ]);
     for (const r of results) {
       if (r.status === 'rejected') this.log.warn({ id: key.responseId, err: String(r.reason) }, 'cancel fast path failed; workers will see the flag');

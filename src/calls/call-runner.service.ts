@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import type { Logger } from '../common/logger';
+import { EventLog } from '../events/event-log.service';
 import { RedisBus } from '../infra/redis-bus.service';
 import { APP_CONFIG, LOGGER } from '../infra/tokens';
 import { BusChannel, type RunCallPayload } from '../queue/jobs';
@@ -41,6 +42,7 @@ export class CallRunner {
   constructor(
     private readonly upstream: UpstreamClient,
     private readonly bus: RedisBus,
+    private readonly events: EventLog,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -54,25 +56,31 @@ export class CallRunner {
     let record = await kind.repo.find(key);
     if (!record) return 'gone';
     if (TERMINAL_STATUSES.includes(record.status)) return 'already-terminal';
+    const sink = kind.logsEvents(record) ? this.events.sink(job.responseId) : null;
     if (record.status === 'queued') {
       record = await kind.repo.transition(key, ['queued'], { status: 'in_progress', startedAt: new Date() } as CallChanges<R>);
       if (!record) return 'not-runnable'; // cancelled or deleted between the read and the update
+      kind.startedEvents(record).forEach((e) => sink?.emit(e));
     }
     // in_progress here: fresh, or a retry after a transient failure or a crash.
     if (ctx.signal.aborted) return 'cancelled';
+    const startedEmits = sink?.emitted ?? 0;
 
     const watch = this.watchCancelFlag(kind, key);
     const signal = AbortSignal.any([ctx.signal, watch.signal]);
     let body: Record<string, unknown>;
     try {
       await kind.repo.countUpstreamCall(key);
-      ({ body } = await this.upstream.postJson(kind.upstreamPath, kind.upstreamRequest(record), signal));
+      body = await kind.execute(this.upstream, record, signal, sink);
+      await sink?.flush();
     } catch (err) {
       if (signal.aborted || isAbortError(err)) {
         log.info('upstream call aborted by cancel');
         return 'cancelled';
       }
-      return this.onUpstreamError(kind, key, err, ctx, log);
+      // Once output reached the log, clients have seen it: a retry would repeat it, so stop here.
+      const streamed = sink !== null && sink.emitted > startedEmits;
+      return this.onUpstreamError(kind, key, err, ctx, log, streamed);
     } finally {
       watch.stop();
     }
@@ -88,7 +96,7 @@ export class CallRunner {
       log.info(`result dropped: the ${kind.noun} was cancelled or deleted while the upstream call ran`);
       return 'dropped';
     }
-    await this.announceTerminal(job.responseId);
+    await this.announceTerminal(kind, done);
     log.info({ status: done.status }, `${kind.noun} finished`);
     return done.status as RunOutcome;
   }
@@ -96,17 +104,19 @@ export class CallRunner {
   /** Records a final failure once (last attempt, or a job that stalled too often). */
   async recordFailure<R extends CallRecord>(kind: CallKind<R>, key: CallKey, error: CallErrorInfo, errorStatus: number | null): Promise<boolean> {
     const failed = await kind.repo.transition(key, ACTIVE_STATUSES, { status: 'failed', error, errorStatus } as CallChanges<R>);
-    if (failed) await this.announceTerminal(key.responseId);
+    if (failed) await this.announceTerminal(kind, failed);
     return failed !== null;
   }
 
-  private async onUpstreamError<R extends CallRecord>(kind: CallKind<R>, key: CallKey, err: unknown, ctx: RunContext, log: Logger): Promise<RunOutcome> {
-    if (!(err instanceof UpstreamError)) throw err; // our own fault (e.g. MongoDB): let the queue retry it
-    if (err.retryable && ctx.attempt < ctx.maxAttempts) {
+  private async onUpstreamError<R extends CallRecord>(kind: CallKind<R>, key: CallKey, err: unknown, ctx: RunContext, log: Logger, streamed: boolean): Promise<RunOutcome> {
+    if (!(err instanceof UpstreamError) && !streamed) throw err; // our own fault (e.g. MongoDB): let the queue retry it
+    if (!(err instanceof UpstreamError)) err = new UpstreamError((err as Error).message, null, false);
+    if (!(err instanceof UpstreamError)) return 'failed'; // unreachable; narrows the type
+    if (err.retryable && !streamed && ctx.attempt < ctx.maxAttempts) {
       log.warn({ status: err.status, retryAfterMs: err.retryAfterMs }, `transient upstream failure: ${err.message}`);
       throw new RetryableJobError(err.message, err.retryAfterMs);
     }
-    const suffix = err.retryable ? ` (after ${ctx.attempt} attempts)` : '';
+    const suffix = streamed ? ' (the stream broke after output was sent)' : err.retryable ? ` (after ${ctx.attempt} attempts)` : '';
     log.warn({ status: err.status }, `upstream call failed for good: ${err.message}`);
     await this.recordFailure(kind, key, { code: errorCode(err), message: `${err.message}${suffix}` }, failureHttpStatus(err));
     return 'failed';
@@ -122,12 +132,15 @@ export class CallRunner {
     return 0;
   }
 
-  private async announceTerminal(id: string): Promise<void> {
+  /** Closes the event log with the final event, then wakes synchronous waiters. */
+  private async announceTerminal<R extends CallRecord>(kind: CallKind<R>, record: R): Promise<void> {
+    const id = record.responseId;
     try {
+      if (kind.logsEvents(record)) await this.events.append(id, [kind.terminalEvent(record)]);
       await this.bus.publish(BusChannel.Terminal, id);
     } catch (err) {
-      // Waiters also poll MongoDB, so a lost notice only delays them.
-      this.log.warn({ err: (err as Error).message, id }, 'could not publish terminal notice');
+      // Tailers and waiters also re-read MongoDB, so a lost notice only delays them.
+      this.log.warn({ err: (err as Error).message, id }, 'could not publish the terminal event');
     }
   }
 

@@ -1,17 +1,23 @@
 import { Injectable } from '@nestjs/common';
-import { type CallKind, type CallResult, forwardedRequest } from '../calls/call-kind';
+import { type CallKind, type CallResult, forwardedRequest, parseEventData } from '../calls/call-kind';
 import { unixSeconds } from '../common/ids';
+import type { EventSink, LogEvent } from '../events/event-log.service';
 import { JobName } from '../queue/jobs';
+import type { UpstreamClient } from '../upstream/upstream.client';
+import { UpstreamError } from '../upstream/upstream-error';
+import { ChatAccumulator } from './chat-accumulator';
 import { numberOr0 } from '../responses/response-call.kind';
 import type { ChatCompletionRecord } from './chat-completion.schema';
 import { ChatCompletionsRepository } from './chat-completions.repository';
 
-/** Chat completions as jobs: POST the stored request to the upstream's /chat/completions. */
+/**
+ * Chat completions as jobs: the stored request goes to the upstream's /chat/completions, as a
+ * stream when the client asked for one (its chunks are republished under our id), else as JSON.
+ */
 @Injectable()
 export class ChatCallKind implements CallKind<ChatCompletionRecord> {
   readonly job = JobName.RunChatCompletion;
   readonly noun = 'chat completion';
-  readonly upstreamPath = '/chat/completions';
 
   constructor(readonly repo: ChatCompletionsRepository) {}
 
@@ -19,8 +25,44 @@ export class ChatCallKind implements CallKind<ChatCompletionRecord> {
     return `Chat completion with id '${id}' not found.`;
   }
 
-  upstreamRequest(record: ChatCompletionRecord): Record<string, unknown> {
-    return forwardedRequest(record);
+  logsEvents(record: ChatCompletionRecord): boolean {
+    return record.commonData.requestRawData.stream === true;
+  }
+
+  async execute(upstream: UpstreamClient, record: ChatCompletionRecord, signal: AbortSignal, sink: EventSink | null): Promise<Record<string, unknown>> {
+    const request = record.commonData.requestRawData;
+    if (request.stream !== true) return (await upstream.postJson('/chat/completions', forwardedRequest(record), signal)).body;
+
+    const options = (request.stream_options ?? {}) as Record<string, unknown>;
+    const wantsUsage = options.include_usage === true;
+    // Usage is always asked for, to record it; the usage chunk reaches clients only if they asked.
+    const body = { ...forwardedRequest(record), stream: true, stream_options: { ...options, include_usage: true } };
+    const acc = new ChatAccumulator();
+    const ours = { id: record.responseId, created: unixSeconds(record.createdAt) };
+    for await (const ev of await upstream.postStream('/chat/completions', body, signal)) {
+      if (ev.data === '[DONE]') return acc.completion();
+      const chunk = parseEventData(ev.data);
+      if (chunk.error) {
+        const err = chunk.error as { message?: string; code?: string };
+        throw new UpstreamError(err.message ?? 'The upstream reported an error mid-stream.', null, true, null, err.code ?? null);
+      }
+      acc.add(chunk);
+      const usageOnly = Array.isArray(chunk.choices) && chunk.choices.length === 0 && chunk.usage;
+      if (usageOnly && !wantsUsage) continue;
+      sink?.emit({ data: JSON.stringify({ ...chunk, ...ours }) });
+    }
+    throw new UpstreamError('The upstream stream ended before [DONE].', null, true);
+  }
+
+  startedEvents(): LogEvent[] {
+    return [];
+  }
+
+  /** Streams end with `[DONE]`, or with an error payload (the SDK throws on a top-level `error`). */
+  terminalEvent(record: ChatCompletionRecord): LogEvent {
+    if (record.status === 'completed') return { data: '[DONE]', end: true };
+    const error = record.error ?? { code: 'server_error', message: 'The chat completion failed.' };
+    return { data: JSON.stringify({ error: { message: error.message, type: 'server_error', param: null, code: error.code } }), end: true };
   }
 
   result(record: ChatCompletionRecord, body: Record<string, unknown>): CallResult<ChatCompletionRecord> {

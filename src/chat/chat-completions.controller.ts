@@ -21,9 +21,12 @@ export class ChatCompletionsController {
     @Body() body: unknown,
     @ReqContext() ctx: RequestContext,
     @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<JsonObject | undefined> {
-    return (await this.chat.create(caller, body, ctx, clientGoneSignal(req, res))) ?? undefined;
+    @Res() res: Response,
+  ): Promise<void> {
+    const gone = clientGoneSignal(req, res);
+    const outcome = await this.chat.create(caller, body, ctx, gone);
+    if (outcome.stream) return this.chat.stream(res, outcome.record, gone);
+    if (outcome.body) res.json(outcome.body); // null: the client left and the call was cancelled
   }
 
   @Get()

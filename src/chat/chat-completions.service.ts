@@ -1,12 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import type { Caller } from '../auth/api-keys.service';
+import type { Response } from 'express';
 import { CallLifecycle } from '../calls/call-lifecycle.service';
+import { CallStreamer, type StreamFormat } from '../calls/call-streamer.service';
 import { ACTIVE_STATUSES, keyOf } from '../calls/call-record';
 import { ApiError } from '../common/api-error';
 import { newId } from '../common/ids';
 import type { RequestContext } from '../common/request-context';
 import type { JsonObject, ListQuery } from '../common/validation';
-import type { ItemList } from '../responses/responses.service';
+import type { CreateOutcome, ItemList } from '../responses/responses.service';
 import { ChatCallKind } from './chat-call.kind';
 import type { ChatCompletionRecord } from './chat-completion.schema';
 import { toChatCompletion, toStoredMessages } from './chat-view';
@@ -14,14 +16,23 @@ import { parseCreateChat, parseUpdateChat } from './create-chat.request';
 
 export const newChatCompletionId = (): string => newId('chatcmpl-', 16);
 
+/** Chat chunks on the wire: `data:` lines only, ending with `data: [DONE]`. */
+const CHAT_STREAM: StreamFormat<ChatCompletionRecord> = {
+  frame: (data) => `data: ${data}\n\n`,
+  replay: () => [],
+};
+
 /** Chat completions as queued jobs, and the stored-completions API. */
 @Injectable()
 export class ChatCompletionsService {
-  constructor(private readonly kind: ChatCallKind, private readonly calls: CallLifecycle) {}
+  constructor(
+    private readonly kind: ChatCallKind,
+    private readonly calls: CallLifecycle,
+    private readonly streamer: CallStreamer,
+  ) {}
 
-  async create(caller: Caller, body: unknown, ctx: RequestContext, clientGone: AbortSignal): Promise<JsonObject | null> {
+  async create(caller: Caller, body: unknown, ctx: RequestContext, clientGone: AbortSignal): Promise<CreateOutcome<ChatCompletionRecord>> {
     const req = parseCreateChat(body);
-    if (req.stream) throw ApiError.badRequest('Streaming (`stream: true`) is not supported by this server yet.', 'stream');
     const record = await this.kind.repo.insert({
       userId: caller.userId,
       responseId: newChatCompletionId(),
@@ -49,9 +60,16 @@ export class ChatCompletionsService {
       upstreamCalls: 0,
     });
     await this.calls.enqueue(this.kind, record);
-    if (req.background) return toChatCompletion(record);
+    if (req.stream) return { stream: true, record };
+    if (req.background) return { stream: false, body: toChatCompletion(record) };
     const done = await this.calls.awaitResult(this.kind, keyOf(record), clientGone);
-    return done ? toChatCompletion(done) : null;
+    return { stream: false, body: done ? toChatCompletion(done) : null };
+  }
+
+  /** Streams the chunks live; closing a synchronous stream cancels the call. */
+  async stream(res: Response, record: ChatCompletionRecord, clientGone: AbortSignal): Promise<void> {
+    await this.streamer.stream(this.kind, CHAT_STREAM, res, record, -1, clientGone, { cancelOnDisconnect: !record.background });
+    if (!record.store) await this.kind.repo.delete(keyOf(record));
   }
 
   async retrieve(caller: Caller, id: string): Promise<JsonObject> {

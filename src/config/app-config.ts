@@ -40,6 +40,10 @@ export interface AppConfig {
   retryBaseMs: number;
   /** Largest request body accepted, in bytes (413 above it). */
   bodyLimitBytes: number;
+  /** How long a finished call's event log stays replayable from Redis. */
+  eventLogRetentionS: number;
+  /** Interval of SSE comment heartbeats on open streams. */
+  sseHeartbeatMs: number;
   /** Coins per million tokens by model, for costCoins; unknown models cost 0 (with a warning). */
   priceTable: PriceTable;
 }
@@ -80,6 +84,8 @@ export function loadConfig(env: Env, role: Role): AppConfig {
     cancelPollMs: r.int('CANCEL_POLL_MS', { def: 5000, min: 100, max: 600_000 }),
     retryBaseMs: r.int('RETRY_BASE_MS', { def: 1000, min: 1, max: 600_000 }),
     priceTable: parsePriceTable(env.PRICE_TABLE, problems),
+    eventLogRetentionS: r.int('EVENT_LOG_RETENTION_S', { def: 3600, min: 1, max: 30 * 24 * 3600 }),
+    sseHeartbeatMs: r.int('SSE_HEARTBEAT_MS', { def: 15_000, min: 100, max: 600_000 }),
     bodyLimitBytes: r.int('BODY_LIMIT_BYTES', { def: 20 * 1024 * 1024, min: 1024, max: 512 * 1024 * 1024 }),
   };
 

@@ -36,6 +36,7 @@ export class RedisBus implements OnModuleDestroy {
     await this.publisher.ping();
   }
 
+  /** Subscribes to a channel; the returned function unsubscribes (the last handler leaves it). */
   async subscribe(name: string, handler: BusHandler): Promise<() => void> {
     const channel = this.channel(name);
     if (!this.subscriber) {
@@ -57,7 +58,13 @@ export class RedisBus implements OnModuleDestroy {
       await this.subscriber.subscribe(channel);
     }
     set.add(handler);
-    return () => set.delete(handler);
+    return () => {
+      set.delete(handler);
+      if (set.size === 0 && this.handlers.get(channel) === set) {
+        this.handlers.delete(channel);
+        void this.subscriber?.unsubscribe(channel).catch(() => undefined);
+      }
+    };
   }
 
   private connect(name: string, extra: { maxRetriesPerRequest: number | null }): Redis {

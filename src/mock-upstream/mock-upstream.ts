@@ -1,6 +1,7 @@
 /**
  * MOCK UPSTREAM: a fake OpenAI-compatible model server for tests and offline runs. It is not a
- * model. It answers `POST /v1/responses` and `POST /v1/chat/completions` with canned text, and
+ * model. It answers `POST /v1/responses` and `POST /v1/chat/completions` with canned text, as
+ * JSON or, with `stream: true`, as server-sent events in OpenAI's shapes, and
  * has knobs for latency, failures and slow token pacing. It records every call, including
  * calls the client aborted, under `GET /__mock/requests`.
  *
@@ -9,6 +10,8 @@
  *   mock_tokens          number of output tokens (words) to produce
  *   mock_token_delay_ms  wait per output token (slow generation)
  *   mock_fail            "429" | "500" | "502" | "503" | "400" | "reset" | "hang" | "badjson"
+ *                        | "midstream" (streams: cut the connection halfway through the tokens)
+ *                        | "stream_error" (streams: an error event halfway through)
  *   mock_fail_times      fail only the first N calls for this mock_key (default: every call)
  *   mock_retry_after     Retry-After seconds sent with a failure
  *   mock_key             groups calls for mock_fail_times and for the record (default: a hash of the input)
@@ -123,11 +126,41 @@ export async function startMockUpstream(opts: { port?: number; host?: string; ap
     await sleep(knobs.latencyMs);
     if (gone()) return;
 
-    if (knobs.fail && (knobs.failTimes === null || attempt <= knobs.failTimes)) {
+    const failing = knobs.fail !== null && (knobs.failTimes === null || attempt <= knobs.failTimes);
+    const midstream = failing && (knobs.fail === 'midstream' || knobs.fail === 'stream_error');
+    if (failing && !midstream) {
       return fail(res, knobs, finish);
     }
 
     const tokens = Array.from({ length: knobs.tokens }, (_, i) => (i === 0 ? 'Mock' : `token${i}`));
+    if (body.stream === true) {
+      const stream = isResponses ? responseEvents(body, tokens, countWords(promptText)) : chatChunks(body, tokens, countWords(promptText));
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      const cutAt = midstream ? Math.max(1, Math.floor(stream.deltas / 2)) : -1;
+      let deltasSent = 0;
+      for (const ev of stream.events) {
+        if (ev.delta) {
+          if (deltasSent === cutAt) {
+            if (knobs.fail === 'midstream') {
+              finish('failed', 200);
+              res.socket?.destroy();
+            } else {
+              finish('failed', 200);
+              res.end(isResponses ? sse({ type: 'error', code: 'server_error', message: 'mock upstream: injected stream error', param: null, sequence_number: 999 }, 'error') : `data: ${JSON.stringify({ error: { message: 'mock upstream: injected stream error', type: 'server_error', param: null, code: 'server_error' } })}\n\n`);
+            }
+            return;
+          }
+          await sleep(knobs.tokenDelayMs);
+          if (gone()) return;
+          deltasSent++;
+        }
+        res.write(isResponses ? sse(ev.data, String(ev.data.type)) : `data: ${JSON.stringify(ev.data)}\n\n`);
+      }
+      if (!isResponses) res.write('data: [DONE]\n\n');
+      finish('ok', 200);
+      res.end();
+      return;
+    }
     for (let i = 0; i < tokens.length && knobs.tokenDelayMs > 0; i++) {
       await sleep(knobs.tokenDelayMs);
       if (gone()) return;
@@ -180,6 +213,49 @@ function fail(res: ServerResponse, knobs: MockKnobs, finish: (o: MockCall['outco
   const type = status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
   const code = status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_value';
   sendJson(res, status, { error: { message: `mock upstream: injected ${status}`, type, param: null, code } }, headers);
+}
+
+interface MockStream {
+  events: { data: Record<string, unknown>; delta: boolean }[];
+  deltas: number;
+}
+
+const sse = (data: unknown, event: string): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+/** The Responses stream OpenAI sends for one text message, event for event. */
+function responseEvents(req: Record<string, unknown>, tokens: string[], inputTokens: number): MockStream {
+  const final = responseBody(req, tokens.join(' '), inputTokens, tokens.length);
+  const item = (final.output as Record<string, unknown>[])[0];
+  const itemId = item.id as string;
+  const text = tokens.join(' ');
+  const partial = { ...final, status: 'in_progress', output: [], usage: null, completed_at: null };
+  const events: MockStream['events'] = [];
+  let seq = 0;
+  const push = (data: Record<string, unknown>, delta = false) => events.push({ data: { ...data, sequence_number: seq++ }, delta });
+  push({ type: 'response.created', response: partial });
+  push({ type: 'response.in_progress', response: partial });
+  push({ type: 'response.output_item.added', output_index: 0, item: { ...item, status: 'in_progress', content: [] } });
+  const emptyPart = { type: 'output_text', annotations: [], logprobs: [], text: '' };
+  push({ type: 'response.content_part.added', item_id: itemId, output_index: 0, content_index: 0, part: emptyPart });
+  tokens.forEach((t, i) => push({ type: 'response.output_text.delta', item_id: itemId, output_index: 0, content_index: 0, delta: i === 0 ? t : ` ${t}`, logprobs: [] }, true));
+  push({ type: 'response.output_text.done', item_id: itemId, output_index: 0, content_index: 0, text, logprobs: [] });
+  push({ type: 'response.content_part.done', item_id: itemId, output_index: 0, content_index: 0, part: { ...emptyPart, text } });
+  push({ type: 'response.output_item.done', output_index: 0, item });
+  push({ type: 'response.completed', response: final });
+  return { events, deltas: tokens.length };
+}
+
+/** Chat chunks as OpenAI sends them: role first, content deltas, finish_reason, usage if asked. */
+function chatChunks(req: Record<string, unknown>, tokens: string[], promptTokens: number): MockStream {
+  const whole = chatBody(req, tokens.join(' '), promptTokens, tokens.length);
+  const base = { id: whole.id, object: 'chat.completion.chunk', created: whole.created, model: whole.model, service_tier: 'default', system_fingerprint: null };
+  const choice = (delta: Record<string, unknown>, finish: string | null) => ({ index: 0, delta, logprobs: null, finish_reason: finish });
+  const events: MockStream['events'] = [{ data: { ...base, choices: [choice({ role: 'assistant', content: '', refusal: null }, null)] }, delta: false }];
+  tokens.forEach((t, i) => events.push({ data: { ...base, choices: [choice({ content: i === 0 ? t : ` ${t}` }, null)] }, delta: true }));
+  events.push({ data: { ...base, choices: [choice({}, 'stop')] }, delta: false });
+  const opts = req.stream_options as { include_usage?: boolean } | undefined;
+  if (opts?.include_usage) events.push({ data: { ...base, choices: [], usage: whole.usage }, delta: false });
+  return { events, deltas: tokens.length };
 }
 
 function responseBody(req: Record<string, unknown>, text: string, inputTokens: number, outputTokens: number): Record<string, unknown> {

@@ -1,16 +1,23 @@
 import { Injectable } from '@nestjs/common';
-import { type CallKind, type CallResult, forwardedRequest } from '../calls/call-kind';
+import { type CallKind, type CallResult, forwardedRequest, parseEventData } from '../calls/call-kind';
 import type { CallStatus } from '../calls/call-record';
+import type { EventSink, LogEvent } from '../events/event-log.service';
 import { JobName } from '../queue/jobs';
+import type { UpstreamClient } from '../upstream/upstream.client';
+import { UpstreamError } from '../upstream/upstream-error';
+import { event, startedEvents, terminalEvent, UPSTREAM_LIFECYCLE, UPSTREAM_TERMINAL } from './response-events';
 import type { ResponseRecord } from './response.schema';
 import { ResponsesRepository } from './responses.repository';
 
-/** Responses as jobs: POST the stored request to the upstream's /responses; keep its output. */
+/**
+ * Responses as jobs: the stored request goes to the upstream's /responses as a stream, so a
+ * background or streamed response can publish every event as it happens; its final response is
+ * what is stored.
+ */
 @Injectable()
 export class ResponseCallKind implements CallKind<ResponseRecord> {
   readonly job = JobName.RunResponse;
   readonly noun = 'response';
-  readonly upstreamPath = '/responses';
 
   constructor(readonly repo: ResponsesRepository) {}
 
@@ -18,8 +25,33 @@ export class ResponseCallKind implements CallKind<ResponseRecord> {
     return `Response with id '${id}' not found.`;
   }
 
-  upstreamRequest(record: ResponseRecord): Record<string, unknown> {
-    return forwardedRequest(record);
+  logsEvents(record: ResponseRecord): boolean {
+    return record.background || record.commonData.requestRawData.stream === true;
+  }
+
+  async execute(upstream: UpstreamClient, record: ResponseRecord, signal: AbortSignal, sink: EventSink | null): Promise<Record<string, unknown>> {
+    const events = await upstream.postStream('/responses', { ...forwardedRequest(record), stream: true }, signal);
+    for await (const ev of events) {
+      if (ev.data === '[DONE]') break;
+      const { type, sequence_number: _seq, ...fields } = parseEventData(ev.data);
+      void _seq;
+      if (type === 'error' || ev.event === 'error') {
+        const err = (fields.error ?? fields) as { message?: string; code?: string };
+        throw new UpstreamError(err.message ?? 'The upstream reported an error mid-stream.', null, true, null, err.code ?? null);
+      }
+      if (UPSTREAM_TERMINAL.has(type as string)) return (fields.response ?? {}) as Record<string, unknown>;
+      if (UPSTREAM_LIFECYCLE.has(type as string)) continue;
+      sink?.emit(event(type as string, fields));
+    }
+    throw new UpstreamError('The upstream stream ended before the response finished.', null, true);
+  }
+
+  startedEvents(record: ResponseRecord): LogEvent[] {
+    return startedEvents(record);
+  }
+
+  terminalEvent(record: ResponseRecord): LogEvent {
+    return terminalEvent(record);
   }
 
   result(_record: ResponseRecord, body: Record<string, unknown>): CallResult<ResponseRecord> {

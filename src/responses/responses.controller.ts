@@ -9,6 +9,15 @@ import { ReqContext, type RequestContext } from '../common/request-context';
 import { type JsonObject, parseListQuery } from '../common/validation';
 import { type ItemList, ResponsesService } from './responses.service';
 
+/** `starting_after`: a sequence number (events after it are sent); absent means all. */
+function parseStartingAfter(v: unknown): number {
+  if (v === undefined || v === '') return -1;
+  if (typeof v !== 'string' || !/^\d{1,9}$/.test(v)) {
+    throw ApiError.badRequest("Invalid 'starting_after': expected a non-negative integer sequence number.", 'starting_after', 'invalid_value');
+  }
+  return Number(v);
+}
+
 @Controller('v1/responses')
 @UseGuards(AuthGuard)
 export class ResponsesController {
@@ -21,18 +30,32 @@ export class ResponsesController {
     @Body() body: unknown,
     @ReqContext() ctx: RequestContext,
     @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<JsonObject | undefined> {
-    const result = await this.responses.create(caller, body, ctx, clientGoneSignal(req, res));
-    return result ?? undefined;
+    @Res() res: Response,
+  ): Promise<void> {
+    const gone = clientGoneSignal(req, res);
+    const outcome = await this.responses.create(caller, body, ctx, gone);
+    if (outcome.stream) return this.responses.stream(res, outcome.record, -1, gone, true);
+    if (outcome.body) res.json(outcome.body); // null: the client left and the call was cancelled
   }
 
   @Get(':id')
-  async retrieve(@CurrentCaller() caller: Caller, @Param('id') id: string, @Query() query: Record<string, unknown>): Promise<JsonObject> {
+  async retrieve(
+    @CurrentCaller() caller: Caller,
+    @Param('id') id: string,
+    @Query() query: Record<string, unknown>,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     if (query.stream === 'true') {
-      throw ApiError.badRequest('Streaming a stored response (`stream=true`) is not supported by this server yet.', 'stream');
+      const afterSeq = parseStartingAfter(query.starting_after);
+      const record = await this.responses.streamable(caller, checkId(id));
+      return this.responses.stream(res, record, afterSeq, clientGoneSignal(req, res), false);
     }
-    return this.responses.retrieve(caller, checkId(id));
+    // OpenAI wants the literal `true`; anything else but `false` is a mistake worth saying.
+    if (query.stream !== undefined && query.stream !== 'false') {
+      throw ApiError.badRequest("Invalid value for 'stream': expected 'true' or 'false'.", 'stream', 'invalid_value');
+    }
+    res.json(await this.responses.retrieve(caller, checkId(id)));
   }
 
   @Post(':id/cancel')

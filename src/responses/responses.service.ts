@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Caller } from '../auth/api-keys.service';
+import type { Response } from 'express';
 import { CallLifecycle } from '../calls/call-lifecycle.service';
+import { CallStreamer, type StreamFormat } from '../calls/call-streamer.service';
 import { ACTIVE_STATUSES, type CallKey, keyOf, TERMINAL_STATUSES } from '../calls/call-record';
 import { ApiError } from '../common/api-error';
 import { newResponseId } from '../common/ids';
@@ -9,6 +11,7 @@ import { type JsonObject, type ListQuery } from '../common/validation';
 import { parseCreateResponse } from './create-response.request';
 import { toInputItems } from './input-items';
 import { ResponseCallKind } from './response-call.kind';
+import { acceptedEvents, eventType, replayEvents, withSequence } from './response-events';
 import type { ResponseRecord } from './response.schema';
 import { toResponseObject } from './response-view';
 
@@ -20,20 +23,31 @@ export interface ItemList {
   has_more: boolean;
 }
 
-/** The Responses API behind the controller: create, retrieve, cancel, delete, input items. */
+/** What a create asks the controller to do: answer JSON (null: the client left), or stream. */
+export type CreateOutcome<R> = { stream: false; body: JsonObject | null } | { stream: true; record: R };
+
+/** Responses events on the wire: `event:` and `data:` lines, our sequence number inside. */
+const RESPONSE_STREAM: StreamFormat<ResponseRecord> = {
+  frame: (data, seq) => `event: ${eventType(data)}\ndata: ${withSequence(data, seq)}\n\n`,
+  replay: replayEvents,
+};
+
+/** The Responses API behind the controller: create, retrieve, stream, cancel, delete, input items. */
 @Injectable()
 export class ResponsesService {
-  constructor(private readonly kind: ResponseCallKind, private readonly calls: CallLifecycle) {}
+  constructor(
+    private readonly kind: ResponseCallKind,
+    private readonly calls: CallLifecycle,
+    private readonly streamer: CallStreamer,
+  ) {}
 
   /**
-   * Writes the record, then enqueues its id. Background calls answer at once; synchronous ones
-   * wait for the job (a client that goes away cancels it). Returns null when the client left.
+   * Writes the record, logs its first events (streamed or background), then enqueues its id.
+   * Background calls answer at once; synchronous ones wait for the job (a client that goes away
+   * cancels it); streamed ones are handed to stream().
    */
-  async create(caller: Caller, body: unknown, ctx: RequestContext, clientGone: AbortSignal): Promise<JsonObject | null> {
+  async create(caller: Caller, body: unknown, ctx: RequestContext, clientGone: AbortSignal): Promise<CreateOutcome<ResponseRecord>> {
     const req = parseCreateResponse(body);
-    if (req.stream) {
-      throw ApiError.badRequest('Streaming (`stream: true`) is not supported by this server yet; poll a background response instead.', 'stream');
-    }
     const record = await this.kind.repo.insert({
       userId: caller.userId,
       responseId: newResponseId(),
@@ -64,10 +78,29 @@ export class ResponsesService {
       cancelledAt: null,
       upstreamCalls: 0,
     });
-    await this.calls.enqueue(this.kind, record);
-    if (req.background) return toResponseObject(record);
+    await this.calls.enqueue(this.kind, record, this.kind.logsEvents(record) ? acceptedEvents(record) : []);
+    if (req.stream) return { stream: true, record };
+    if (req.background) return { stream: false, body: toResponseObject(record) };
     const done = await this.calls.awaitResult(this.kind, keyOf(record), clientGone);
-    return done ? toResponseObject(done) : null;
+    return { stream: false, body: done ? toResponseObject(done) : null };
+  }
+
+  /**
+   * Streams a response's events after `afterSeq`, then live until it ends. Closing a synchronous
+   * stream cancels the call; closing a background one changes nothing.
+   */
+  async stream(res: Response, record: ResponseRecord, afterSeq: number, clientGone: AbortSignal, fromCreate: boolean): Promise<void> {
+    await this.streamer.stream(this.kind, RESPONSE_STREAM, res, record, afterSeq, clientGone, { cancelOnDisconnect: fromCreate && !record.background });
+    if (!record.store) await this.kind.repo.delete(keyOf(record));
+  }
+
+  /** A stored response that can be streamed again: only background ones, as with OpenAI. */
+  async streamable(caller: Caller, responseId: string): Promise<ResponseRecord> {
+    const record = await this.visible(caller, responseId);
+    if (!record.background) {
+      throw ApiError.badRequest('This response cannot be streamed because it was not created with background=true.', 'stream');
+    }
+    return record;
   }
 
   async retrieve(caller: Caller, responseId: string): Promise<JsonObject> {

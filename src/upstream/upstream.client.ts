@@ -2,6 +2,7 @@ import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Agent, request } from 'undici';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../infra/tokens';
+import { parseSse, type SseEvent } from './sse';
 import { isAbortError, isRetryableStatus, networkError, parseRetryAfter, UpstreamError } from './upstream-error';
 
 export interface UpstreamResult {
@@ -24,49 +25,46 @@ export class UpstreamClient implements OnModuleDestroy {
     this.base = t.baseUrl.replace(/\/+$/, '');
   }
 
-  /** POSTs JSON to `<base><path>` (base includes `/v1` or not, as configured) and parses JSON. */
+  /** POSTs JSON to `<base><path>` (base given with or without `/v1`) and parses the JSON answer. */
   async postJson(path: string, body: unknown, signal: AbortSignal): Promise<UpstreamResult> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    const res = await this.send(path, body, signal, 'application/json');
+    const text = await guard(signal, () => res.body.text());
+    return { status: res.statusCode, body: parseJson(text, res.statusCode) };
+  }
+
+  /**
+   * POSTs a streaming request and yields the upstream's server-sent events. Failures before the
+   * first byte are thrown like postJson's; a connection cut mid-stream throws a retryable
+   * UpstreamError from the iterator.
+   */
+  async postStream(path: string, body: unknown, signal: AbortSignal): Promise<AsyncIterable<SseEvent>> {
+    const res = await this.send(path, body, signal, 'text/event-stream');
+    const events = parseSse(res.body);
+    return {
+      async *[Symbol.asyncIterator]() {
+        try {
+          yield* events;
+        } catch (err) {
+          if (isAbortError(err) || signal.aborted) throw err;
+          throw networkError(err);
+        }
+      },
+    };
+  }
+
+  private async send(path: string, body: unknown, signal: AbortSignal, accept: string) {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept };
     if (this.config.upstream.apiKey) headers.authorization = `Bearer ${this.config.upstream.apiKey}`;
-    let res;
-    try {
-      res = await request(this.url(path), {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(body),
-        dispatcher: this.agent,
-        signal,
-      });
-    } catch (err) {
-      if (isAbortError(err) || signal.aborted) throw err;
-      throw networkError(err);
-    }
-    let text: string;
-    try {
-      text = await res.body.text();
-    } catch (err) {
-      if (isAbortError(err) || signal.aborted) throw err;
-      throw networkError(err);
-    }
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : {};
-    } catch {
-      throw new UpstreamError(`The upstream answered ${res.statusCode} with a body that is not JSON.`, res.statusCode, res.statusCode >= 500);
-    }
-    const json = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
+    const res = await guard(signal, () =>
+      request(this.url(path), { method: 'POST', headers, body: JSON.stringify(body), dispatcher: this.agent, signal }),
+    );
     if (res.statusCode >= 400) {
+      const json = parseJson(await guard(signal, () => res.body.text()), res.statusCode);
       const err = (json.error ?? {}) as { message?: unknown; code?: unknown };
       const message = typeof err.message === 'string' ? err.message : `The upstream answered HTTP ${res.statusCode}.`;
-      throw new UpstreamError(
-        message,
-        res.statusCode,
-        isRetryableStatus(res.statusCode),
-        parseRetryAfter(res.headers),
-        typeof err.code === 'string' ? err.code : null,
-      );
+      throw new UpstreamError(message, res.statusCode, isRetryableStatus(res.statusCode), parseRetryAfter(res.headers), typeof err.code === 'string' ? err.code : null);
     }
-    return { status: res.statusCode, body: json };
+    return res;
   }
 
   private url(path: string): string {
@@ -78,4 +76,24 @@ export class UpstreamClient implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     await this.agent.close();
   }
+}
+
+/** Runs a network step; aborts pass through, anything else becomes a classified UpstreamError. */
+async function guard<T>(signal: AbortSignal, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (isAbortError(err) || signal.aborted) throw err;
+    throw networkError(err);
+  }
+}
+
+function parseJson(text: string, status: number): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : {};
+  } catch {
+    throw new UpstreamError(`The upstream answered ${status} with a body that is not JSON.`, status, status >= 500);
+  }
+  return (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
 }
