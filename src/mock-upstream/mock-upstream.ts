@@ -143,6 +143,9 @@ export async function startMockUpstream(opts: { port?: number; host?: string; ap
           if (deltasSent === cutAt) {
             if (knobs.fail === 'midstream') {
               finish('failed', 200);
+              // Let what was written reach the client first, then cut the connection.
+              await new Promise<void>((resolve) => res.write('', () => resolve()));
+              await sleep(20);
               res.socket?.destroy();
             } else {
               finish('failed', 200);
