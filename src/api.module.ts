@@ -9,7 +9,11 @@ import type { AppConfig } from './config/app-config';
 import { CoreModule } from './infra/core.module';
 import { HealthController } from './infra/health.controller';
 import { JobProducer } from './queue/job-producer.service';
+import { AdminKeysController, AdminGuard } from './keys/admin.controller';
+import { KeyAdminService } from './keys/key-admin.service';
+import { KeysStorageModule } from './keys/keys-storage.module';
 import { QueueName } from './queue/jobs';
+import { UsageController, UsageService } from './usage/usage.controller';
 import { ResponsesController } from './responses/responses.controller';
 import { ResponsesService } from './responses/responses.service';
 import { ResponsesStorageModule } from './responses/responses-storage.module';
@@ -34,8 +38,9 @@ export class ApiModule {
         BullModule.registerQueue(...Object.values(QueueName).map((name) => ({ name }))),
         ResponsesStorageModule,
         ChatStorageModule,
+        KeysStorageModule,
       ],
-      controllers: [HealthController, ResponsesController, ChatCompletionsController, OhMyGptStoreController],
+      controllers: [HealthController, ResponsesController, ChatCompletionsController, OhMyGptStoreController, UsageController, AdminKeysController],
       providers: [
         ApiKeysService,
         AuthGuard,
@@ -47,6 +52,9 @@ export class ApiModule {
         ResponsesService,
         ChatCompletionsService,
         OhMyGptStoreService,
+        UsageService,
+        KeyAdminService,
+        AdminGuard,
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
       ],
     };

@@ -10,7 +10,7 @@ const MAX_KEY_LENGTH = 512;
 export class AuthGuard implements CanActivate {
   constructor(private readonly keys: ApiKeysService) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<Request & { caller?: Caller }>();
     const header = req.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
@@ -20,7 +20,7 @@ export class AuthGuard implements CanActivate {
       );
     }
     const key = match[1];
-    const caller = key.length <= MAX_KEY_LENGTH ? this.keys.authenticate(key) : null;
+    const caller = key.length <= MAX_KEY_LENGTH ? await this.keys.authenticate(key) : null;
     if (!caller) {
       // Like OpenAI, show only the key's ends so a leaked log line does not leak the key.
       const shown = key.length > 8 ? `${key.slice(0, 3)}***${key.slice(-4)}` : '***';

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { ApiError } from '../common/api-error';
 import type { Logger } from '../common/logger';
+import type { Caller } from '../auth/api-keys.service';
 import { EventLog, type LogEvent } from '../events/event-log.service';
 import { RedisBus } from '../infra/redis-bus.service';
 import { APP_CONFIG, LOGGER } from '../infra/tokens';
@@ -9,6 +10,7 @@ import { BusChannel } from '../queue/jobs';
 import { JobProducer } from '../queue/job-producer.service';
 import type { CallKind } from './call-kind';
 import { ACTIVE_STATUSES, type CallChanges, type CallKey, type CallRecord } from './call-record';
+import { RateLimiter } from './rate-limiter.service';
 import { TerminalWaiter } from './terminal-waiter.service';
 
 /** What the api needs of a kind: its store and its job. */
@@ -27,10 +29,27 @@ export class CallLifecycle {
     private readonly waiter: TerminalWaiter,
     private readonly bus: RedisBus,
     private readonly events: EventLog,
+    private readonly limiter: RateLimiter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.log = logger.child({ ctx: 'CallLifecycle' });
+  }
+
+  /**
+   * Accepts a call: the caller's limits first (429 when over), then the record is written, its
+   * first events logged and its job enqueued. Anything failing on the way frees the slot again.
+   */
+  async accept<R extends CallRecord>(store: CallStore<R>, caller: Caller, id: string, write: () => Promise<R>, firstEvents: (r: R) => LogEvent[]): Promise<R> {
+    await this.limiter.admit(caller, id);
+    try {
+      const record = await write();
+      await this.enqueue(store, record, firstEvents(record));
+      return record;
+    } catch (err) {
+      await this.limiter.release(caller.keyId, id);
+      throw err;
+    }
   }
 
   /**
@@ -101,6 +120,7 @@ export class CallLifecycle {
       this.bus.publish(BusChannel.Terminal, key.responseId),
       // Open streams end quietly, and nothing more is appended to the log.
       store.logsEvents(cancelled) ? this.events.close(key.responseId) : Promise.resolve(),
+      this.limiter.release(cancelled.keyId, key.responseId),
     ]);
     for (const r of results) {
       if (r.status === 'rejected') this.log.warn({ id: key.responseId, err: String(r.reason) }, 'cancel fast path failed; workers will see the flag');

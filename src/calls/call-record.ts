@@ -35,6 +35,8 @@ export interface CallRecord {
   commonData: CommonData;
   metadata: Record<string, string> | null;
   // our own
+  /** The API key that created the call (for its rate-limit slot and per-key accounting). */
+  keyId: string;
   status: CallStatus;
   model: string;
   background: boolean;
@@ -42,11 +44,19 @@ export interface CallRecord {
   error: CallErrorInfo | null;
   /** HTTP status to answer a synchronous caller with when the call failed. */
   errorStatus: number | null;
+  /** When the current (latest) attempt started. */
   startedAt: Date | null;
   completedAt: Date | null;
   cancelledAt: Date | null;
   /** Upstream calls made, retries included. */
   upstreamCalls: number;
+  /** UTC day of creation (YYYY-MM-DD), for usage sums by day. */
+  day: string;
+  /**
+   * Set when the call was deleted (or, with store: false, once answered): the record stays as a
+   * tombstone, its content removed, so usage and cost still add up; no read ever returns it.
+   */
+  deletedAt: Date | null;
 }
 
 /** Owner and id: the owner is part of every filter, so no read can cross users. */
@@ -63,6 +73,63 @@ export type CallChanges<R extends CallRecord> = Partial<Omit<R, 'userId' | 'resp
 };
 
 export const keyOf = (r: CallRecord): CallKey => ({ userId: r.userId, responseId: r.responseId });
+
+/** What a new call record needs beyond the request context; the rest starts empty. */
+export interface NewCallFields {
+  userId: string;
+  keyId: string;
+  responseId: string;
+  requestId: string;
+  reqBodyHash: string;
+  userAgent: string | null;
+  reqIp: string | null;
+  request: Record<string, unknown>;
+  model: string;
+  metadata: Record<string, string> | null;
+  background: boolean;
+  store: boolean;
+}
+
+/** The fields a call takes from who made it and from its HTTP request. */
+export function callerFields(
+  caller: { userId: string; keyId: string },
+  ctx: { requestId: string; reqBodyHash: string; userAgent: string | null; reqIp: string | null },
+): Pick<NewCallFields, 'userId' | 'keyId' | 'requestId' | 'reqBodyHash' | 'userAgent' | 'reqIp'> {
+  return { userId: caller.userId, keyId: caller.keyId, requestId: ctx.requestId, reqBodyHash: ctx.reqBodyHash, userAgent: ctx.userAgent, reqIp: ctx.reqIp };
+}
+
+/** The shared part of a freshly accepted call, in OhMyGPT's record shape, status `queued`. */
+export function newCallRecord(f: NewCallFields & Record<string, unknown>): NewCall<CallRecord> {
+  return {
+    userId: f.userId,
+    keyId: f.keyId,
+    responseId: f.responseId,
+    omgUrId: f.requestId,
+    reqBodyHash: f.reqBodyHash,
+    commonData: {
+      requestRawData: f.request,
+      responseRawData: null,
+      openAIStoredBody: null,
+      userAgent: f.userAgent,
+      reqIp: f.reqIp,
+      usage: { input_text: 0, output_text: 0 },
+      costCoins: 0,
+    },
+    metadata: f.metadata,
+    status: 'queued',
+    model: f.model,
+    background: f.background,
+    store: f.store,
+    error: null,
+    errorStatus: null,
+    startedAt: null,
+    completedAt: null,
+    cancelledAt: null,
+    upstreamCalls: 0,
+    day: new Date().toISOString().slice(0, 10),
+    deletedAt: null,
+  };
+}
 
 const { Mixed } = Schema.Types;
 
@@ -87,6 +154,7 @@ export function callRecordSchema<R extends CallRecord>(collection: string, extra
         costCoins: { type: Number, default: 0 },
       },
       metadata: { type: Mixed, default: null },
+      keyId: { type: String, default: '' },
       status: { type: String, required: true },
       model: { type: String, required: true },
       background: { type: Boolean, required: true },
@@ -97,6 +165,8 @@ export function callRecordSchema<R extends CallRecord>(collection: string, extra
       completedAt: { type: Date, default: null },
       cancelledAt: { type: Date, default: null },
       upstreamCalls: { type: Number, default: 0 },
+      day: { type: String, required: true },
+      deletedAt: { type: Date, default: null },
       ...extra,
     } as SchemaDefinition,
     { collection, timestamps: true, minimize: false, versionKey: false },
@@ -104,5 +174,6 @@ export function callRecordSchema<R extends CallRecord>(collection: string, extra
   schema.index({ userId: 1, responseId: 1 }, { unique: true });
   // Keyset pagination over the owner's records in creation order.
   schema.index({ userId: 1, createdAt: 1, _id: 1 });
+  schema.index({ userId: 1, day: 1 });
   return schema;
 }

@@ -10,6 +10,7 @@ import { isAbortError, UpstreamError } from '../upstream/upstream-error';
 import type { CallKind } from './call-kind';
 import { ACTIVE_STATUSES, type CallChanges, type CallErrorInfo, type CallKey, type CallRecord, TERMINAL_STATUSES } from './call-record';
 import { costCoins } from './pricing';
+import { RateLimiter } from './rate-limiter.service';
 
 export type RunOutcome = 'gone' | 'already-terminal' | 'not-runnable' | 'cancelled' | 'completed' | 'incomplete' | 'failed' | 'dropped';
 
@@ -43,6 +44,7 @@ export class CallRunner {
     private readonly upstream: UpstreamClient,
     private readonly bus: RedisBus,
     private readonly events: EventLog,
+    private readonly limiter: RateLimiter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -53,16 +55,15 @@ export class CallRunner {
     const key: CallKey = { userId: job.userId, responseId: job.responseId };
     const log = this.log.child({ id: job.responseId, requestId: job.requestId, attempt: ctx.attempt });
 
-    let record = await kind.repo.find(key);
-    if (!record) return 'gone';
-    if (TERMINAL_STATUSES.includes(record.status)) return 'already-terminal';
-    const sink = kind.logsEvents(record) ? this.events.sink(job.responseId) : null;
-    if (record.status === 'queued') {
-      record = await kind.repo.transition(key, ['queued'], { status: 'in_progress', startedAt: new Date() } as CallChanges<R>);
-      if (!record) return 'not-runnable'; // cancelled or deleted between the read and the update
-      kind.startedEvents(record).forEach((e) => sink?.emit(e));
+    // One round trip: queued or in_progress (a retry, or a crashed worker's job) -> in_progress.
+    const before = await kind.repo.claim(key);
+    if (!before) {
+      const now = await kind.repo.find(key);
+      return !now ? 'gone' : TERMINAL_STATUSES.includes(now.status) ? 'already-terminal' : 'not-runnable';
     }
-    // in_progress here: fresh, or a retry after a transient failure or a crash.
+    const record: R = { ...before, status: 'in_progress', startedAt: new Date(), upstreamCalls: before.upstreamCalls + 1 };
+    const sink = kind.logsEvents(record) ? this.events.sink(job.responseId) : null;
+    if (before.status === 'queued') kind.startedEvents(record).forEach((e) => sink?.emit(e));
     if (ctx.signal.aborted) return 'cancelled';
     const startedEmits = sink?.emitted ?? 0;
 
@@ -70,7 +71,6 @@ export class CallRunner {
     const signal = AbortSignal.any([ctx.signal, watch.signal]);
     let body: Record<string, unknown>;
     try {
-      await kind.repo.countUpstreamCall(key);
       body = await kind.execute(this.upstream, record, signal, sink);
       await sink?.flush();
     } catch (err) {
@@ -132,9 +132,10 @@ export class CallRunner {
     return 0;
   }
 
-  /** Closes the event log with the final event, then wakes synchronous waiters. */
+  /** Frees the caller's slot, closes the event log with the final event, wakes waiters. */
   private async announceTerminal<R extends CallRecord>(kind: CallKind<R>, record: R): Promise<void> {
     const id = record.responseId;
+    await this.limiter.release(record.keyId, id);
     try {
       if (kind.logsEvents(record)) await this.events.append(id, [kind.terminalEvent(record)]);
       await this.bus.publish(BusChannel.Terminal, id);

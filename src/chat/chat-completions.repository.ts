@@ -37,12 +37,12 @@ export class ChatCompletionsRepository extends CallRecordsRepository<ChatComplet
    * record named by `after`; never `skip`. Returns null when `after` names no stored record.
    */
   async listStored(q: StoredListQuery): Promise<{ records: ChatCompletionRecord[]; hasMore: boolean } | null> {
-    const and: Record<string, unknown>[] = [{ userId: q.userId, store: true }];
+    const and: Record<string, unknown>[] = [{ userId: q.userId, store: true, deletedAt: null }];
     if (q.model !== undefined) and.push({ $or: [{ model: q.model }, { 'commonData.openAIStoredBody.model': q.model }] });
     for (const [k, v] of Object.entries(q.metadata ?? {})) and.push({ [`metadata.${k}`]: v });
     if (q.after !== undefined) {
       const anchor = await this.model
-        .findOne({ userId: q.userId, responseId: q.after, store: true }, { createdAt: 1 })
+        .findOne({ userId: q.userId, responseId: q.after, store: true, deletedAt: null }, { createdAt: 1 })
         .lean<{ _id: Types.ObjectId; createdAt: Date }>()
         .exec();
       if (!anchor) return null;
@@ -62,7 +62,7 @@ export class ChatCompletionsRepository extends CallRecordsRepository<ChatComplet
 
   /** OhMyGPT's page-numbered list of stored completions, with the total for page arithmetic. */
   async page(q: PageQuery): Promise<{ total: number; items: RecordWithId[] }> {
-    const filter: Record<string, unknown> = { userId: q.userId, store: true };
+    const filter: Record<string, unknown> = { userId: q.userId, store: true, deletedAt: null };
     if (q.models && q.models.length > 0) filter.model = { $in: q.models };
     if (q.responseId !== undefined) filter.responseId = q.responseId;
     if (q.omgUrId !== undefined) filter.omgUrId = q.omgUrId;
@@ -81,7 +81,7 @@ export class ChatCompletionsRepository extends CallRecordsRepository<ChatComplet
   }
 
   async findWithId(userId: string, responseId: string): Promise<RecordWithId | null> {
-    const doc = await this.model.findOne({ userId, responseId }).lean<ChatCompletionRecord & { _id: Types.ObjectId }>().exec();
+    const doc = await this.model.findOne({ userId, responseId, deletedAt: null }).lean<ChatCompletionRecord & { _id: Types.ObjectId }>().exec();
     return doc ? { ...doc, _id: doc._id.toString() } : null;
   }
 }

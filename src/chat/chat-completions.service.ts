@@ -3,7 +3,7 @@ import type { Caller } from '../auth/api-keys.service';
 import type { Response } from 'express';
 import { CallLifecycle } from '../calls/call-lifecycle.service';
 import { CallStreamer, type StreamFormat } from '../calls/call-streamer.service';
-import { ACTIVE_STATUSES, keyOf } from '../calls/call-record';
+import { ACTIVE_STATUSES, callerFields, keyOf, newCallRecord } from '../calls/call-record';
 import { ApiError } from '../common/api-error';
 import { newId } from '../common/ids';
 import type { RequestContext } from '../common/request-context';
@@ -33,33 +33,14 @@ export class ChatCompletionsService {
 
   async create(caller: Caller, body: unknown, ctx: RequestContext, clientGone: AbortSignal): Promise<CreateOutcome<ChatCompletionRecord>> {
     const req = parseCreateChat(body);
-    const record = await this.kind.repo.insert({
-      userId: caller.userId,
-      responseId: newChatCompletionId(),
-      omgUrId: ctx.requestId,
-      reqBodyHash: ctx.reqBodyHash,
-      commonData: {
-        requestRawData: body as JsonObject,
-        responseRawData: null,
-        openAIStoredBody: null,
-        userAgent: ctx.userAgent,
-        reqIp: ctx.reqIp,
-        usage: { input_text: 0, output_text: 0 },
-        costCoins: 0,
-      },
-      metadata: req.metadata,
-      status: 'queued',
-      model: req.model,
-      background: req.background,
-      store: req.store,
-      error: null,
-      errorStatus: null,
-      startedAt: null,
-      completedAt: null,
-      cancelledAt: null,
-      upstreamCalls: 0,
-    });
-    await this.calls.enqueue(this.kind, record);
+    const responseId = newChatCompletionId();
+    const record = await this.calls.accept(
+      this.kind,
+      caller,
+      responseId,
+      () => this.kind.repo.insert(newCallRecord({ ...callerFields(caller, ctx), responseId, request: body as JsonObject, ...req })),
+      () => [],
+    );
     if (req.stream) return { stream: true, record };
     if (req.background) return { stream: false, body: toChatCompletion(record) };
     const done = await this.calls.awaitResult(this.kind, keyOf(record), clientGone);

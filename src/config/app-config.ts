@@ -44,6 +44,13 @@ export interface AppConfig {
   eventLogRetentionS: number;
   /** Interval of SSE comment heartbeats on open streams. */
   sseHeartbeatMs: number;
+  /** How long a key lookup is cached; the bound on a revoked key still working if a bus notice is lost. */
+  keyCacheTtlMs: number;
+  /** Bearer token of the admin API (/admin/keys); unset disables it. */
+  adminToken: string | undefined;
+  /** Default per-key limits: model calls accepted per minute, and calls in flight at once. */
+  rateLimitRpm: number;
+  rateLimitConcurrency: number;
   /** Coins per million tokens by model, for costCoins; unknown models cost 0 (with a warning). */
   priceTable: PriceTable;
 }
@@ -66,7 +73,7 @@ export function loadConfig(env: Env, role: Role): AppConfig {
   const config: AppConfig = {
     role,
     port: r.int('PORT', { def: 3000, min: 1, max: 65535 }),
-    redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:'], { required: true }),
+    redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:'], { required: role !== 'tool' }),
     mongodbUri: r.url('MONGODB_URI', ['mongodb:', 'mongodb+srv:'], { required: true }),
     upstream: {
       baseUrl: r.url('UPSTREAM_BASE_URL', ['http:', 'https:'], { required: role === 'worker' }),
@@ -84,6 +91,10 @@ export function loadConfig(env: Env, role: Role): AppConfig {
     cancelPollMs: r.int('CANCEL_POLL_MS', { def: 5000, min: 100, max: 600_000 }),
     retryBaseMs: r.int('RETRY_BASE_MS', { def: 1000, min: 1, max: 600_000 }),
     priceTable: parsePriceTable(env.PRICE_TABLE, problems),
+    keyCacheTtlMs: r.int('KEY_CACHE_TTL_MS', { def: 5000, min: 0, max: 3600_000 }),
+    adminToken: r.secret('ADMIN_TOKEN', 16),
+    rateLimitRpm: r.int('RATE_LIMIT_RPM', { def: 60, min: 1, max: 10_000_000 }),
+    rateLimitConcurrency: r.int('RATE_LIMIT_CONCURRENCY', { def: 16, min: 1, max: 1_000_000 }),
     eventLogRetentionS: r.int('EVENT_LOG_RETENTION_S', { def: 3600, min: 1, max: 30 * 24 * 3600 }),
     sseHeartbeatMs: r.int('SSE_HEARTBEAT_MS', { def: 15_000, min: 100, max: 600_000 }),
     bodyLimitBytes: r.int('BODY_LIMIT_BYTES', { def: 20 * 1024 * 1024, min: 1024, max: 512 * 1024 * 1024 }),
@@ -140,6 +151,13 @@ class Reader {
   str(name: string): string | undefined {
     const v = this.env[name]?.trim();
     return v === '' ? undefined : v;
+  }
+
+  /** A secret: only its length is ever echoed in a message. */
+  secret(name: string, minLength: number): string | undefined {
+    const v = this.str(name);
+    if (v !== undefined && v.length < minLength) this.problems.push(`${name} must be at least ${minLength} characters (got ${describe(v)})`);
+    return v;
   }
 
   int(name: string, o: { def: number; min: number; max: number }): number {

@@ -3,6 +3,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import type { AppConfig } from '../config/app-config';
 import type { Logger } from '../common/logger';
+import { RateLimiter } from '../calls/rate-limiter.service';
 import { EventLog } from '../events/event-log.service';
 import { RedisBus } from './redis-bus.service';
 import { APP_CONFIG, LOGGER } from './tokens';
@@ -34,8 +35,8 @@ export class CoreModule {
           },
         }),
       ],
-      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: LOGGER, useValue: logger }, RedisBus, EventLog],
-      exports: [APP_CONFIG, LOGGER, RedisBus, EventLog],
+      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: LOGGER, useValue: logger }, RedisBus, EventLog, RateLimiter],
+      exports: [APP_CONFIG, LOGGER, RedisBus, EventLog, RateLimiter],
     };
   }
 }

@@ -38,4 +38,6 @@ export enum BusChannel {
   Cancel = 'cancel',
   /** workers/api -> api: the call with this id reached a terminal state. */
   Terminal = 'terminal',
+  /** admin -> api: the key with this hash changed (revoked, limits); drop cached copies. */
+  KeyChanged = 'key-changed',
 }

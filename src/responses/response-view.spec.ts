@@ -34,6 +34,9 @@ function record(over: Partial<ResponseRecord> = {}): ResponseRecord {
     completedAt: null,
     cancelledAt: null,
     upstreamCalls: 0,
+    keyId: 'key_1',
+    day: '2026-01-01',
+    deletedAt: null,
     ...over,
   };
 }

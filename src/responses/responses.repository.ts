@@ -7,6 +7,6 @@ import { RESPONSE_MODEL, type ResponseRecord } from './response.schema';
 @Injectable()
 export class ResponsesRepository extends CallRecordsRepository<ResponseRecord> {
   constructor(@InjectModel(RESPONSE_MODEL) model: Model<ResponseRecord>) {
-    super(model);
+    super(model, { inputItems: [], output: [] });
   }
 }

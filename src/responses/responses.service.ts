@@ -3,7 +3,7 @@ import type { Caller } from '../auth/api-keys.service';
 import type { Response } from 'express';
 import { CallLifecycle } from '../calls/call-lifecycle.service';
 import { CallStreamer, type StreamFormat } from '../calls/call-streamer.service';
-import { ACTIVE_STATUSES, type CallKey, keyOf, TERMINAL_STATUSES } from '../calls/call-record';
+import { ACTIVE_STATUSES, type CallKey, callerFields, keyOf, newCallRecord, TERMINAL_STATUSES } from '../calls/call-record';
 import { ApiError } from '../common/api-error';
 import { newResponseId } from '../common/ids';
 import type { RequestContext } from '../common/request-context';
@@ -48,37 +48,21 @@ export class ResponsesService {
    */
   async create(caller: Caller, body: unknown, ctx: RequestContext, clientGone: AbortSignal): Promise<CreateOutcome<ResponseRecord>> {
     const req = parseCreateResponse(body);
-    const record = await this.kind.repo.insert({
-      userId: caller.userId,
-      responseId: newResponseId(),
-      omgUrId: ctx.requestId,
-      reqBodyHash: ctx.reqBodyHash,
-      commonData: {
-        requestRawData: body as JsonObject,
-        responseRawData: null,
-        openAIStoredBody: null,
-        userAgent: ctx.userAgent,
-        reqIp: ctx.reqIp,
-        usage: { input_text: 0, output_text: 0 },
-        costCoins: 0,
-      },
-      metadata: req.metadata,
-      status: 'queued',
-      model: req.model,
-      background: req.background,
-      store: req.store,
-      inputItems: toInputItems(req.input),
-      output: [],
-      usage: null,
-      error: null,
-      errorStatus: null,
-      incompleteDetails: null,
-      startedAt: null,
-      completedAt: null,
-      cancelledAt: null,
-      upstreamCalls: 0,
-    });
-    await this.calls.enqueue(this.kind, record, this.kind.logsEvents(record) ? acceptedEvents(record) : []);
+    const responseId = newResponseId();
+    const record = await this.calls.accept(
+      this.kind,
+      caller,
+      responseId,
+      () =>
+        this.kind.repo.insert({
+          ...newCallRecord({ ...callerFields(caller, ctx), responseId, request: body as JsonObject, ...req }),
+          inputItems: toInputItems(req.input),
+          output: [],
+          usage: null,
+          incompleteDetails: null,
+        }),
+      (r) => (this.kind.logsEvents(r) ? acceptedEvents(r) : []),
+    );
     if (req.stream) return { stream: true, record };
     if (req.background) return { stream: false, body: toResponseObject(record) };
     const done = await this.calls.awaitResult(this.kind, keyOf(record), clientGone);

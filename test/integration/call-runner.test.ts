@@ -8,6 +8,7 @@ import { createLogger } from '../../src/common/logger';
 import { loadConfig } from '../../src/config/app-config';
 import { CoreModule } from '../../src/infra/core.module';
 import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/mock-upstream';
+import { newCallRecord } from '../../src/calls/call-record';
 import { CallRunner, type RunContext } from '../../src/calls/call-runner.service';
 import { ResponseCallKind } from '../../src/responses/response-call.kind';
 import type { ResponseRecord } from '../../src/responses/response.schema';
@@ -51,34 +52,24 @@ const ctx = (over: Partial<RunContext> = {}): RunContext => ({ attempt: 1, maxAt
 async function insertQueued(repo: ResponsesRepository, metadata: Record<string, string>): Promise<ResponseRecord> {
   const responseId = uniqueName('resp_it');
   return repo.insert({
-    userId: 'u-it',
-    responseId,
-    omgUrId: 'req_it',
-    reqBodyHash: 'h',
-    commonData: {
-      requestRawData: { model: 'gpt-it', input: 'hello', metadata, background: true },
-      responseRawData: null,
-      openAIStoredBody: null,
+    ...newCallRecord({
+      userId: 'u-it',
+      keyId: 'key_it',
+      responseId,
+      requestId: 'req_it',
+      reqBodyHash: 'h',
       userAgent: null,
       reqIp: null,
-      usage: { input_text: 0, output_text: 0 },
-      costCoins: 0,
-    },
-    metadata,
-    status: 'queued',
-    model: 'gpt-it',
-    background: true,
-    store: true,
+      request: { model: 'gpt-it', input: 'hello', metadata, background: true },
+      model: 'gpt-it',
+      metadata,
+      background: true,
+      store: true,
+    }),
     inputItems: [],
     output: [],
     usage: null,
-    error: null,
-    errorStatus: null,
     incompleteDetails: null,
-    startedAt: null,
-    completedAt: null,
-    cancelledAt: null,
-    upstreamCalls: 0,
   });
 }
 

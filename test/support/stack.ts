@@ -13,6 +13,8 @@ export const UPSTREAM_KEY = 'sk-upstream-secret-0003';
 
 export interface Stack {
   apiUrls: string[];
+  /** The environment the processes got (store URLs, prefix), for tools run against the stack. */
+  env: Record<string, string>;
   client(key: string, api?: number, options?: Partial<ConstructorParameters<typeof OpenAI>[0]>): OpenAI;
   workers: ChildProcess[];
   /** SIGKILL a worker (no cleanup), as a crash would. */
@@ -50,6 +52,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     JOB_ATTEMPTS: '3',
     RETRY_BASE_MS: '50',
     CANCEL_POLL_MS: '1000',
+    // Limits are the subject of their own tests; elsewhere they stay out of the way.
+    RATE_LIMIT_RPM: '100000',
+    RATE_LIMIT_CONCURRENCY: '10000',
     LOG_LEVEL: 'info',
     ...opts.env,
   };
@@ -90,6 +95,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   return {
     apiUrls,
+    env,
     workers,
     client: (key, api = 0, options = {}) => new OpenAI({ apiKey: key, baseURL: `${apiUrls[api]}/v1`, maxRetries: 0, timeout: 30_000, ...options }),
     killWorker: (i) => workers[i].kill('SIGKILL'),
