@@ -33,4 +33,6 @@ module.exports = {
     },
   ],
   maxWorkers: 2,
+  // Hooks start and stop whole stacks of processes; every wait inside them is bounded too.
+  testTimeout: 60000,
 };

@@ -1,4 +1,4 @@
-import type { Model, PipelineStage, Types } from 'mongoose';
+import type { Model, Types } from 'mongoose';
 import { ACTIVE_STATUSES, type CallChanges, type CallKey, type CallRecord, type CallStatus, type NewCall } from './call-record';
 
 /** Usage of one model on one day. */
@@ -88,23 +88,31 @@ export abstract class CallRecordsRepository<R extends CallRecord> {
     return res.modifiedCount > 0;
   }
 
-  /** Finished calls (completed or incomplete) by day and model, tombstones included. */
+  /**
+   * Finished calls (completed or incomplete) by day and model, tombstones included. Summed here
+   * over an indexed, projected cursor rather than with $group: FerretDB's $group accumulators
+   * give wrong sums (measured), and this is exact on both servers.
+   */
   async usageByDay(userId: string, fromDay: string, toDay: string): Promise<UsageRow[]> {
     if (!userId) throw new Error('userId is required in every filter');
-    const pipeline: PipelineStage[] = [
-      { $match: { userId, day: { $gte: fromDay, $lte: toDay }, status: { $in: ['completed', 'incomplete'] } } },
-      {
-        $group: {
-          _id: { day: '$day', model: '$model' },
-          requests: { $sum: 1 },
-          inputTokens: { $sum: '$commonData.usage.input_text' },
-          outputTokens: { $sum: '$commonData.usage.output_text' },
-          costCoins: { $sum: '$commonData.costCoins' },
-        },
-      },
-    ];
-    const rows = await this.model.aggregate<{ _id: { day: string; model: string }; requests: number; inputTokens: number; outputTokens: number; costCoins: number }>(pipeline).exec();
-    return rows.map(({ _id, ...sums }) => ({ day: _id.day, model: _id.model, ...sums }));
+    const rows = new Map<string, UsageRow>();
+    const cursor = this.model
+      .find(
+        { userId, day: { $gte: fromDay, $lte: toDay }, status: { $in: ['completed', 'incomplete'] } },
+        { _id: 0, day: 1, model: 1, 'commonData.usage': 1, 'commonData.costCoins': 1 },
+      )
+      .lean<Pick<CallRecord, 'day' | 'model' | 'commonData'>>()
+      .cursor();
+    for await (const r of cursor) {
+      const key = `${r.day}\u0000${r.model}`;
+      const row = rows.get(key) ?? { day: r.day, model: r.model, requests: 0, inputTokens: 0, outputTokens: 0, costCoins: 0 };
+      row.requests += 1;
+      row.inputTokens += r.commonData?.usage?.input_text ?? 0;
+      row.outputTokens += r.commonData?.usage?.output_text ?? 0;
+      row.costCoins += r.commonData?.costCoins ?? 0;
+      rows.set(key, row);
+    }
+    return [...rows.values()];
   }
 }
 
