@@ -28,6 +28,8 @@ export interface CallKind<R extends CallRecord = CallRecord> {
    */
   execute(upstream: UpstreamClient, record: R, signal: AbortSignal, sink: EventSink | null): Promise<Record<string, unknown>>;
   result(record: R, body: Record<string, unknown>): CallResult<R>;
+  /** Whether a logged payload is a lifecycle event (not output), to tell if output was streamed. */
+  isLifecycleEvent(data: string): boolean;
   /** Events published when a worker starts the call (after queued -> in_progress). */
   startedEvents(record: R): LogEvent[];
   /** The closing event for a record in a terminal state (not cancelled). */

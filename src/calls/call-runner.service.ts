@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import type { Logger } from '../common/logger';
 import { EventLog } from '../events/event-log.service';
+import { isOutage, StoreUnavailableError } from '../infra/outage';
 import { RedisBus } from '../infra/redis-bus.service';
 import { APP_CONFIG, LOGGER } from '../infra/tokens';
 import { BusChannel, type RunCallPayload } from '../queue/jobs';
@@ -56,14 +57,17 @@ export class CallRunner {
     const log = this.log.child({ id: job.responseId, requestId: job.requestId, attempt: ctx.attempt });
 
     // One round trip: queued or in_progress (a retry, or a crashed worker's job) -> in_progress.
-    const before = await kind.repo.claim(key);
+    const before = await this.store(() => kind.repo.claim(key));
     if (!before) {
-      const now = await kind.repo.find(key);
+      const now = await this.store(() => kind.repo.find(key));
       return !now ? 'gone' : TERMINAL_STATUSES.includes(now.status) ? 'already-terminal' : 'not-runnable';
     }
     const record: R = { ...before, status: 'in_progress', startedAt: new Date(), upstreamCalls: before.upstreamCalls + 1 };
     const sink = kind.logsEvents(record) ? this.events.sink(job.responseId) : null;
     if (before.status === 'queued') kind.startedEvents(record).forEach((e) => sink?.emit(e));
+    // A re-run (after a crash, a hand-back or a retry) must not repeat output clients already saw.
+    const priorOutput = sink !== null && before.status === 'in_progress' && (await this.loggedOutput(kind, job.responseId));
+    if (priorOutput) sink.mute();
     if (ctx.signal.aborted) return 'cancelled';
     const startedEmits = sink?.emitted ?? 0;
 
@@ -79,19 +83,24 @@ export class CallRunner {
         return 'cancelled';
       }
       // Once output reached the log, clients have seen it: a retry would repeat it, so stop here.
-      const streamed = sink !== null && sink.emitted > startedEmits;
+      const streamed = priorOutput || (sink !== null && sink.emitted > startedEmits);
       return this.onUpstreamError(kind, key, err, ctx, log, streamed);
     } finally {
       watch.stop();
     }
 
     const { changes, tokens } = kind.result(record, body);
-    const done = await kind.repo.transition(key, ['in_progress'], {
-      ...changes,
-      'commonData.responseRawData': body,
-      'commonData.usage': { input_text: tokens.input, output_text: tokens.output },
-      'commonData.costCoins': this.cost(record.model, tokens),
-    });
+    // The upstream answered: keep trying to store it rather than call the upstream again.
+    const done = await this.store(
+      () =>
+        kind.repo.transition(key, ['in_progress'], {
+          ...changes,
+          'commonData.responseRawData': body,
+          'commonData.usage': { input_text: tokens.input, output_text: tokens.output },
+          'commonData.costCoins': this.cost(record.model, tokens),
+        }),
+      this.config.storeWriteRetryMs,
+    );
     if (!done) {
       log.info(`result dropped: the ${kind.noun} was cancelled or deleted while the upstream call ran`);
       return 'dropped';
@@ -103,7 +112,7 @@ export class CallRunner {
 
   /** Records a final failure once (last attempt, or a job that stalled too often). */
   async recordFailure<R extends CallRecord>(kind: CallKind<R>, key: CallKey, error: CallErrorInfo, errorStatus: number | null): Promise<boolean> {
-    const failed = await kind.repo.transition(key, ACTIVE_STATUSES, { status: 'failed', error, errorStatus } as CallChanges<R>);
+    const failed = await this.store(() => kind.repo.transition(key, ACTIVE_STATUSES, { status: 'failed', error, errorStatus } as CallChanges<R>), this.config.storeWriteRetryMs);
     if (failed) await this.announceTerminal(kind, failed);
     return failed !== null;
   }
@@ -120,6 +129,33 @@ export class CallRunner {
     log.warn({ status: err.status }, `upstream call failed for good: ${err.message}`);
     await this.recordFailure(kind, key, { code: errorCode(err), message: `${err.message}${suffix}` }, failureHttpStatus(err));
     return 'failed';
+  }
+
+  /**
+   * A MongoDB step. While MongoDB is away it is retried with backoff for up to `retryMs`; after
+   * that (or at once when retryMs is 0) a StoreUnavailableError hands the job back to the queue
+   * without spending one of its attempts.
+   */
+  private async store<T>(step: () => Promise<T>, retryMs = 0): Promise<T> {
+    const deadline = Date.now() + retryMs;
+    for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
+      try {
+        return await step();
+      } catch (err) {
+        if (!isOutage(err)) throw err;
+        if (Date.now() + wait > deadline) throw new StoreUnavailableError(err);
+        this.log.warn({ err: (err as Error).message, retryInMs: wait }, 'MongoDB unavailable; retrying the write');
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  private async loggedOutput<R extends CallRecord>(kind: CallKind<R>, id: string): Promise<boolean> {
+    try {
+      return await this.events.hasOutput(id, (d) => kind.isLifecycleEvent(d));
+    } catch {
+      return true; // cannot tell: assume clients saw output, so nothing is repeated
+    }
   }
 
   private cost(model: string, tokens: { input: number; output: number }): number {

@@ -54,6 +54,11 @@ export class ChatCallKind implements CallKind<ChatCompletionRecord> {
     throw new UpstreamError('The upstream stream ended before [DONE].', null, true);
   }
 
+  /** Chat streams have no lifecycle events: every chunk is output. */
+  isLifecycleEvent(): boolean {
+    return false;
+  }
+
   startedEvents(): LogEvent[] {
     return [];
   }

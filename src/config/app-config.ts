@@ -51,6 +51,17 @@ export interface AppConfig {
   /** Default per-key limits: model calls accepted per minute, and calls in flight at once. */
   rateLimitRpm: number;
   rateLimitConcurrency: number;
+  /** BullMQ lock of a running job; a crashed worker's jobs return after it lapses and a stall check runs. */
+  workerLockMs: number;
+  workerStalledIntervalMs: number;
+  /** Stalls (crashes while running) a job survives before it is failed for good. */
+  workerMaxStalled: number;
+  /** On SIGTERM, how long running jobs may finish before they are handed back to the queue. */
+  workerShutdownGraceMs: number;
+  /** On SIGTERM, how long the api lets open requests and streams finish. */
+  apiShutdownGraceMs: number;
+  /** How long a worker keeps retrying a result write while MongoDB is away. */
+  storeWriteRetryMs: number;
   /** Coins per million tokens by model, for costCoins; unknown models cost 0 (with a warning). */
   priceTable: PriceTable;
 }
@@ -91,6 +102,12 @@ export function loadConfig(env: Env, role: Role): AppConfig {
     cancelPollMs: r.int('CANCEL_POLL_MS', { def: 5000, min: 100, max: 600_000 }),
     retryBaseMs: r.int('RETRY_BASE_MS', { def: 1000, min: 1, max: 600_000 }),
     priceTable: parsePriceTable(env.PRICE_TABLE, problems),
+    workerLockMs: r.int('WORKER_LOCK_MS', { def: 30_000, min: 1000, max: 3600_000 }),
+    workerStalledIntervalMs: r.int('WORKER_STALLED_INTERVAL_MS', { def: 15_000, min: 500, max: 3600_000 }),
+    workerMaxStalled: r.int('WORKER_MAX_STALLED', { def: 2, min: 1, max: 100 }),
+    workerShutdownGraceMs: r.int('WORKER_SHUTDOWN_GRACE_MS', { def: 25_000, min: 0, max: 3600_000 }),
+    apiShutdownGraceMs: r.int('API_SHUTDOWN_GRACE_MS', { def: 25_000, min: 0, max: 3600_000 }),
+    storeWriteRetryMs: r.int('STORE_WRITE_RETRY_MS', { def: 300_000, min: 0, max: 24 * 3600_000 }),
     keyCacheTtlMs: r.int('KEY_CACHE_TTL_MS', { def: 5000, min: 0, max: 3600_000 }),
     adminToken: r.secret('ADMIN_TOKEN', 16),
     rateLimitRpm: r.int('RATE_LIMIT_RPM', { def: 60, min: 1, max: 10_000_000 }),

@@ -108,6 +108,12 @@ export class EventLog implements OnModuleDestroy {
     return (await this.redis.exists(this.key(id))) === 1;
   }
 
+  /** Whether an attempt already logged output beyond the lifecycle events `isLifecycle` names. */
+  async hasOutput(id: string, isLifecycle: (data: string) => boolean): Promise<boolean> {
+    const entries = await this.read(id, -1, 1000);
+    return entries.some((e) => e.data !== '' && !isLifecycle(e.data));
+  }
+
   /** A buffered writer for one call: emits never wait, flush() does; appends are batched. */
   sink(id: string): EventSink {
     return new EventSink((events) => this.append(id, events));
@@ -121,27 +127,35 @@ export class EventLog implements OnModuleDestroy {
 /**
  * Collects events while an upstream stream is read and appends them in batches, one append in
  * flight at a time, so a slow Redis costs fewer round trips rather than reordering anything.
+ * The log is a side channel: if Redis fails, the sink stops writing (streams then end with the
+ * terminal event rebuilt from MongoDB) and the call itself goes on.
  */
 export class EventSink {
   private queue: LogEvent[] = [];
   private running: Promise<void> | null = null;
-  private failure: unknown = null;
-  /** Events handed to emit() (after start), to tell whether any output reached clients. */
+  /** Events handed to emit(), to tell whether any output reached clients. */
   emitted = 0;
+  /** Closed by the api (cancel), broken by a Redis failure, or muted for a re-run. */
   closed = false;
+  broken: unknown = null;
+  muted = false;
 
   constructor(private readonly appendBatch: (events: LogEvent[]) => Promise<number>) {}
 
   emit(event: LogEvent): void {
-    if (this.closed) return;
     this.emitted++;
+    if (this.closed || this.broken || this.muted) return;
     this.queue.push(event);
     this.running ??= this.drain();
   }
 
+  /** Output from an earlier attempt is already in the log: repeating it would corrupt streams. */
+  mute(): void {
+    this.muted = true;
+  }
+
   async flush(): Promise<void> {
     while (this.running) await this.running;
-    if (this.failure) throw this.failure;
   }
 
   private async drain(): Promise<void> {
@@ -152,7 +166,8 @@ export class EventSink {
         if ((await this.appendBatch(batch)) < 0) this.closed = true; // cancelled: the api closed the log
       }
     } catch (err) {
-      this.failure = err;
+      this.broken = err;
+      this.queue = [];
     } finally {
       this.running = null;
     }

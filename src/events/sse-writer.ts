@@ -1,8 +1,10 @@
 import type { Response } from 'express';
+import { inflight } from '../infra/inflight';
 
 /** Writes a text/event-stream answer, with SSE comment heartbeats while it is open. */
 export class SseWriter {
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly unregister: () => void;
 
   constructor(private readonly res: Response, heartbeatMs: number) {
     res.status(200);
@@ -13,6 +15,7 @@ export class SseWriter {
     res.flushHeaders();
     this.heartbeat = setInterval(() => this.write(': keepalive\n\n'), heartbeatMs);
     this.heartbeat.unref();
+    this.unregister = inflight.addStream(() => this.end());
   }
 
   write(text: string): void {
@@ -21,6 +24,7 @@ export class SseWriter {
 
   end(): void {
     clearInterval(this.heartbeat);
+    this.unregister();
     if (!this.res.writableEnded) this.res.end();
   }
 }

@@ -18,7 +18,7 @@ export class CoreModule {
       global: true,
       imports: [
         MongooseModule.forRoot(config.mongodbUri, {
-          serverSelectionTimeoutMS: 5000,
+          serverSelectionTimeoutMS: isApi ? 2000 : 5000,
           // The api fails fast (503) instead of queueing commands while MongoDB is away;
           // workers wait for it to come back.
           bufferCommands: !isApi,

@@ -46,6 +46,10 @@ export class ResponseCallKind implements CallKind<ResponseRecord> {
     throw new UpstreamError('The upstream stream ended before the response finished.', null, true);
   }
 
+  isLifecycleEvent(data: string): boolean {
+    return /^\{"type":"response\.(created|queued|in_progress)"/.test(data);
+  }
+
   startedEvents(record: ResponseRecord): LogEvent[] {
     return startedEvents(record);
   }

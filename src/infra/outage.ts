@@ -1,0 +1,28 @@
+/** Error names of the Redis and MongoDB drivers that mean "the store is unreachable". */
+const OUTAGE_NAMES = new Set([
+  'MongoServerSelectionError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoNotConnectedError',
+  'MongoTopologyClosedError',
+  'MongoPoolClearedError',
+  'MaxRetriesPerRequestError',
+]);
+
+/** Whether an error means Redis or MongoDB is away (as opposed to a bug or bad data). */
+export function isOutage(err: unknown): boolean {
+  const e = err as { name?: string; message?: string; cause?: unknown };
+  if (!e || typeof e !== 'object') return false;
+  if (e.name && OUTAGE_NAMES.has(e.name)) return true;
+  const msg = e.message ?? '';
+  if (/Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|buffering timed out|connection .* closed|Client must be connected|topology was destroyed/i.test(msg)) return true;
+  return e.cause !== undefined && e.cause !== err && isOutage(e.cause);
+}
+
+/** A store was unreachable while a job ran: hand the job back rather than spend an attempt. */
+export class StoreUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`store unavailable: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'StoreUnavailableError';
+  }
+}
