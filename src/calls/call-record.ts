@@ -175,5 +175,7 @@ export function callRecordSchema<R extends CallRecord>(collection: string, extra
   // Keyset pagination over the owner's records in creation order.
   schema.index({ userId: 1, createdAt: 1, _id: 1 });
   schema.index({ userId: 1, day: 1 });
+  // For the recovery sweep only (system-wide, not a user query).
+  schema.index({ status: 1, updatedAt: 1 });
   return schema;
 }

@@ -69,6 +69,20 @@ export abstract class CallRecordsRepository<R extends CallRecord> {
   }
 
   /**
+   * SYSTEM USE ONLY (the recovery sweep; no HTTP route reaches it): queued or in-progress calls
+   * of any owner not updated since `before`, oldest first.
+   */
+  async findStaleActive(before: Date, limit: number): Promise<R[]> {
+    const docs = await this.model
+      .find({ status: { $in: [...ACTIVE_STATUSES] }, deletedAt: null, updatedAt: { $lt: before } })
+      .sort({ updatedAt: 1 })
+      .limit(limit)
+      .lean<WithId<R>[]>()
+      .exec();
+    return docs.map(strip);
+  }
+
+  /**
    * Deletes a call as far as anyone can see: its content (request, answer, metadata) is removed
    * and it becomes a tombstone that keeps model, status, usage and cost for accounting.
    */

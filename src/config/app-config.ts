@@ -60,6 +60,9 @@ export interface AppConfig {
   workerShutdownGraceMs: number;
   /** On SIGTERM, how long the api lets open requests and streams finish. */
   apiShutdownGraceMs: number;
+  /** Recovery sweep: how often, and how old an unfinished call must be to be checked. */
+  sweepIntervalMs: number;
+  sweepAgeMs: number;
   /** How long a worker keeps retrying a result write while MongoDB is away. */
   storeWriteRetryMs: number;
   /** Coins per million tokens by model, for costCoins; unknown models cost 0 (with a warning). */
@@ -107,6 +110,8 @@ export function loadConfig(env: Env, role: Role): AppConfig {
     workerMaxStalled: r.int('WORKER_MAX_STALLED', { def: 2, min: 1, max: 100 }),
     workerShutdownGraceMs: r.int('WORKER_SHUTDOWN_GRACE_MS', { def: 25_000, min: 0, max: 3600_000 }),
     apiShutdownGraceMs: r.int('API_SHUTDOWN_GRACE_MS', { def: 25_000, min: 0, max: 3600_000 }),
+    sweepIntervalMs: r.int('SWEEP_INTERVAL_MS', { def: 60_000, min: 100, max: 24 * 3600_000 }),
+    sweepAgeMs: r.int('SWEEP_AGE_MS', { def: 120_000, min: 100, max: 7 * 24 * 3600_000 }),
     storeWriteRetryMs: r.int('STORE_WRITE_RETRY_MS', { def: 300_000, min: 0, max: 24 * 3600_000 }),
     keyCacheTtlMs: r.int('KEY_CACHE_TTL_MS', { def: 5000, min: 0, max: 3600_000 }),
     adminToken: r.secret('ADMIN_TOKEN', 16),

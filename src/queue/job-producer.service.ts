@@ -33,6 +33,22 @@ export class JobProducer {
     await this.queues[JOB_QUEUE[name]].add(name, payload, options);
   }
 
+  /**
+   * Whether BullMQ still has a live job (waiting, delayed, active...) for this id. A finished or
+   * failed job, or none at all, means nothing will run the call any more.
+   */
+  async hasLiveJob(name: JobName, jobId: string): Promise<boolean> {
+    const job = await this.queues[JOB_QUEUE[name]].getJob(jobId);
+    if (!job) return false;
+    const state = await job.getState();
+    return state !== 'completed' && state !== 'failed' && state !== 'unknown';
+  }
+
+  /** Removes a job whatever its state (the sweep replaces a finished job of an unfinished call). */
+  async removeJob(name: JobName, jobId: string): Promise<void> {
+    await this.queues[JOB_QUEUE[name]].remove(jobId);
+  }
+
   /** Removes a job that no worker holds yet; a locked (running) job is left to the cancel bus. */
   async removeIfWaiting(name: JobName, jobId: string): Promise<boolean> {
     const queue = this.queues[JOB_QUEUE[name]];

@@ -13,12 +13,17 @@ export const UPSTREAM_KEY = 'sk-upstream-secret-0003';
 
 export interface Stack {
   apiUrls: string[];
+  apis: ChildProcess[];
   /** The environment the processes got (store URLs, prefix), for tools run against the stack. */
   env: Record<string, string>;
   client(key: string, api?: number, options?: Partial<ConstructorParameters<typeof OpenAI>[0]>): OpenAI;
   workers: ChildProcess[];
   /** SIGKILL a worker (no cleanup), as a crash would. */
   killWorker(i: number): void;
+  /** Starts one more worker process (with extra environment); resolves when it is ready. */
+  addWorker(extraEnv?: Record<string, string>): Promise<ChildProcess>;
+  /** The log text of every process so far. */
+  logText(): string;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -27,6 +32,9 @@ export interface StackOptions {
   apis?: number;
   workers?: number;
   upstreamUrl: string;
+  /** Store URLs other than the test services' (fault tests bring their own). */
+  redisUrl?: string;
+  mongoUri?: string;
   env?: Record<string, string>;
   /** Extra environment per api replica, by index. */
   apiEnv?: Record<string, string>[];
@@ -38,7 +46,9 @@ export interface StackOptions {
  */
 export async function startStack(opts: StackOptions): Promise<Stack> {
   if (!existsSync(join(DIST, 'main-api.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
-  const { redisUrl, mongoUri } = testServices();
+  const services = opts.redisUrl && opts.mongoUri ? { redisUrl: opts.redisUrl, mongoUri: opts.mongoUri } : testServices();
+  const redisUrl = opts.redisUrl ?? services.redisUrl;
+  const mongoUri = opts.mongoUri ?? services.mongoUri;
   const logDir = mkdtempSync(join(tmpdir(), 'djq-stack-'));
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
@@ -73,21 +83,25 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const logs = () => logFiles.map((f) => `--- ${f}\n${existsSync(f) ? readFileSync(f, 'utf8').slice(-4000) : ''}`).join('\n');
 
   const apiUrls: string[] = [];
+  const apis: ChildProcess[] = [];
   const workers: ChildProcess[] = [];
+  const addWorker = async (extra: Record<string, string> = {}) => {
+    const i = workers.length;
+    const child = launch(`worker${i}`, 'main-worker.js', extra);
+    const file = logFiles[logFiles.length - 1];
+    await waitFor(`worker ${i} ready`, () => (readFileSync(file, 'utf8').includes('worker ready') ? true : undefined), 20_000, 100);
+    workers.push(child);
+    return child;
+  };
   try {
     for (let i = 0; i < (opts.apis ?? 1); i++) {
       const port = await freePort();
-      launch(`api${i}`, 'main-api.js', { ...opts.apiEnv?.[i], PORT: String(port) });
+      apis.push(launch(`api${i}`, 'main-api.js', { ...opts.apiEnv?.[i], PORT: String(port) }));
       const url = `http://127.0.0.1:${port}`;
       await waitFor(`api ${i} health`, async () => ((await fetch(`${url}/health`)).ok ? true : undefined), 20_000, 100);
       apiUrls.push(url);
     }
-    for (let i = 0; i < (opts.workers ?? 1); i++) {
-      const child = launch(`worker${i}`, 'main-worker.js', {});
-      const file = logFiles[logFiles.length - 1];
-      await waitFor(`worker ${i} ready`, () => (readFileSync(file, 'utf8').includes('worker ready') ? true : undefined), 20_000, 100);
-      workers.push(child);
-    }
+    for (let i = 0; i < (opts.workers ?? 1); i++) await addWorker();
   } catch (err) {
     children.forEach((c) => c.kill('SIGKILL'));
     throw new Error(`${(err as Error).message}\n${logs()}`);
@@ -95,8 +109,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   return {
     apiUrls,
+    apis,
     env,
     workers,
+    addWorker,
+    logText: () => logFiles.map((f) => (existsSync(f) ? readFileSync(f, 'utf8') : '')).join('\n'),
     client: (key, api = 0, options = {}) => new OpenAI({ apiKey: key, baseURL: `${apiUrls[api]}/v1`, maxRetries: 0, timeout: 30_000, ...options }),
     killWorker: (i) => workers[i].kill('SIGKILL'),
     logs,

@@ -1,0 +1,69 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { CallKind } from '../calls/call-kind';
+import type { CallRecord } from '../calls/call-record';
+import { ChatCallKind } from '../chat/chat-call.kind';
+import type { AppConfig } from '../config/app-config';
+import type { Logger } from '../common/logger';
+import { APP_CONFIG, LOGGER } from '../infra/tokens';
+import { JobProducer } from '../queue/job-producer.service';
+import { ResponseCallKind } from '../responses/response-call.kind';
+
+const BATCH = 500;
+
+/**
+ * MongoDB is the truth; Redis only carries the work. Every SWEEP_INTERVAL_MS a worker looks for
+ * unfinished calls untouched for SWEEP_AGE_MS that have no live job (Redis lost it: a crash
+ * within its fsync window, a flush, a failover) and enqueues them again under the same jobId, so
+ * a second sweeper's add is a no-op. A running job keeps its job and is left alone.
+ */
+@Injectable()
+export class RecoverySweep implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private running = false;
+  private readonly log: Logger;
+  private readonly kinds: CallKind<CallRecord>[];
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) logger: Logger,
+    private readonly producer: JobProducer,
+    responses: ResponseCallKind,
+    chat: ChatCallKind,
+  ) {
+    this.log = logger.child({ ctx: 'RecoverySweep' });
+    this.kinds = [responses as unknown as CallKind<CallRecord>, chat as unknown as CallKind<CallRecord>];
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.sweep(), this.config.sweepIntervalMs);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One pass; returns how many calls were enqueued again. */
+  async sweep(): Promise<number> {
+    if (this.running) return 0;
+    this.running = true;
+    let requeued = 0;
+    try {
+      const before = new Date(Date.now() - this.config.sweepAgeMs);
+      for (const kind of this.kinds) {
+        for (const record of await kind.repo.findStaleActive(before, BATCH)) {
+          if (await this.producer.hasLiveJob(kind.job, record.responseId)) continue;
+          await this.producer.removeJob(kind.job, record.responseId).catch(() => undefined);
+          await this.producer.enqueue(kind.job, record.responseId, { userId: record.userId, responseId: record.responseId, requestId: record.omgUrId });
+          requeued++;
+          this.log.warn({ id: record.responseId, status: record.status }, `unfinished ${kind.noun} had no job; enqueued again`);
+        }
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'recovery sweep failed; will try again');
+    } finally {
+      this.running = false;
+    }
+    return requeued;
+  }
+}

@@ -1,0 +1,387 @@
+/**
+ * Fault-injection scenarios against real processes: api and workers as separate processes, our
+ * own redis-server (append-only file), a MongoDB wire server, the MOCK upstream. Each returns
+ * figures; the jest suite asserts on them at CI size, `npm run chaos` prints them larger.
+ */
+import { Redis } from 'ioredis';
+import OpenAI from 'openai';
+import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/mock-upstream';
+import { waitFor } from '../support/env';
+import { ferretProc, redisProc, type ServiceProc } from '../support/processes';
+import { KEYS, type Stack, startStack, UPSTREAM_KEY } from '../support/stack';
+
+export interface ScenarioResult {
+  name: string;
+  accepted: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  lost: number;
+  /** Result writes beyond one per job (from the workers' "finished" log lines). */
+  duplicateWrites: number;
+  /** Upstream calls per job, at most. */
+  maxUpstreamCalls: number;
+  recoveryMs: number | null;
+  notes: string[];
+}
+
+export interface ChaosEnv {
+  mongoUri: string;
+}
+
+const TERMINAL = ['completed', 'failed', 'cancelled', 'incomplete'];
+const FAST_RECOVERY = { WORKER_LOCK_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000', LOG_LEVEL: 'info' };
+
+async function finalStatuses(client: OpenAI, ids: string[], timeoutMs: number): Promise<Map<string, string>> {
+  const statuses = new Map<string, string>();
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const id of ids) {
+      if (TERMINAL.includes(statuses.get(id) ?? '')) continue;
+      const r = await client.responses.retrieve(id).catch(() => null);
+      if (r?.status) statuses.set(id, r.status);
+    }
+    if (ids.every((id) => TERMINAL.includes(statuses.get(id) ?? ''))) break;
+    // Polling reads compete with the workers for the (serialized, in tests) MongoDB wire server.
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return statuses;
+}
+
+/** How many times each job's result was written, from the workers' logs. */
+function resultWrites(stack: Stack): Map<string, number> {
+  const writes = new Map<string, number>();
+  for (const line of stack.logText().split('\n')) {
+    if (!line.includes(' finished"')) continue;
+    try {
+      const entry = JSON.parse(line) as { msg?: string; id?: string };
+      if (entry.id && /finished$/.test(entry.msg ?? '')) writes.set(entry.id, (writes.get(entry.id) ?? 0) + 1);
+    } catch {
+      // not a log line of ours
+    }
+  }
+  return writes;
+}
+
+function summarize(name: string, stack: Stack, mock: MockUpstream, ids: string[], statuses: Map<string, string>, recoveryMs: number | null, notes: string[]): ScenarioResult {
+  const count = (s: string) => ids.filter((id) => statuses.get(id) === s).length;
+  const writes = resultWrites(stack);
+  const calls = new Map<string, number>();
+  for (const c of mock.calls()) calls.set(c.key, (calls.get(c.key) ?? 0) + 1);
+  return {
+    name,
+    accepted: ids.length,
+    completed: count('completed'),
+    failed: count('failed'),
+    cancelled: count('cancelled'),
+    lost: ids.filter((id) => !TERMINAL.includes(statuses.get(id) ?? '')).length,
+    duplicateWrites: ids.reduce((n, id) => n + Math.max(0, (writes.get(id) ?? 0) - 1), 0),
+    maxUpstreamCalls: Math.max(0, ...ids.map((id) => calls.get(id) ?? 0)),
+    recoveryMs,
+    notes,
+  };
+}
+
+/** Background jobs whose mock key is their own response id, so upstream calls count per job. */
+async function submit(client: OpenAI, n: number, metadata: (i: number) => Record<string, string>): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const tag = `job-${i}-${Math.random().toString(36).slice(2, 8)}`;
+    const r = await client.responses.create({ model: 'gpt-chaos', input: tag, background: true, metadata: { mock_key: tag, ...metadata(i) } });
+    ids.push(r.id);
+    keyOfJob.set(r.id, tag);
+  }
+  return ids;
+}
+const keyOfJob = new Map<string, string>();
+
+/** Mock calls counted per response id (through the job's mock key). */
+function callsById(mock: MockUpstream): Map<string, number> {
+  const byKey = new Map<string, number>();
+  for (const c of mock.calls()) byKey.set(c.key, (byKey.get(c.key) ?? 0) + 1);
+  const out = new Map<string, number>();
+  for (const [id, key] of keyOfJob) out.set(id, byKey.get(key) ?? 0);
+  return out;
+}
+
+function withCalls(result: ScenarioResult, mock: MockUpstream, ids: string[]): ScenarioResult {
+  const calls = callsById(mock);
+  return { ...result, maxUpstreamCalls: Math.max(0, ...ids.map((id) => calls.get(id) ?? 0)) };
+}
+
+async function withWorld<T>(env: ChaosEnv, opts: { redis?: boolean; ferret?: boolean }, body: (w: { mock: MockUpstream; redis: ServiceProc | null; ferret: ServiceProc | null; mongoUri: string }) => Promise<T>): Promise<T> {
+  const mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
+  const redis = opts.redis ? await redisProc() : null;
+  const ferret = opts.ferret ? await ferretProc() : null;
+  try {
+    return await body({ mock, redis, ferret, mongoUri: ferret?.url ?? env.mongoUri });
+  } finally {
+    await mock.close();
+    await redis?.stop();
+    await ferret?.stop();
+  }
+}
+
+/** 1. kill -9 a worker holding in-flight jobs; the other worker takes them over. */
+export async function killWorker(env: ChaosEnv, n: number, concurrency: number): Promise<ScenarioResult> {
+  return withWorld(env, { redis: true }, async ({ mock, redis, mongoUri }) => {
+    const stack = await startStack({ upstreamUrl: mock.url, redisUrl: redis!.url, mongoUri, workers: 2, env: { ...FAST_RECOVERY, WORKER_CONCURRENCY: String(concurrency) } });
+    try {
+      const client = stack.client(KEYS.alice);
+      // Kill while jobs are in flight: watch the mock during the submission itself.
+      const submitting = submit(client, n, (i) => ({ mock_latency_ms: String(1500 + (i % 7) * 200) }));
+      await waitFor('jobs in flight', () => (mock.calls().filter((c) => c.outcome === 'running').length >= Math.min(concurrency, 10) ? true : undefined), 30_000, 20);
+      const inFlight = mock.calls().filter((c) => c.outcome === 'running').length;
+      const killedAt = Date.now();
+      stack.killWorker(0);
+      const ids = await submitting;
+      const statuses = await finalStatuses(client, ids, 90_000);
+      const recoveryMs = Date.now() - killedAt;
+      const interrupted = mock.calls().filter((c) => c.outcome === 'aborted').length;
+      return withCalls(summarize('kill -9 a worker', stack, mock, ids, statuses, recoveryMs, [`${inFlight} calls in flight at the kill, ${interrupted} of them cut and re-run; lock ${FAST_RECOVERY.WORKER_LOCK_MS} ms, stall check ${FAST_RECOVERY.WORKER_STALLED_INTERVAL_MS} ms`]), mock, ids);
+    } finally {
+      await stack.stop();
+    }
+  });
+}
+
+/** Calls the api while a store is away: every answer must be a quick 503 in the envelope. */
+async function probeOutage(stack: Stack, probes: number): Promise<{ statuses: number[]; slowestMs: number; envelopes: boolean }> {
+  const statuses: number[] = [];
+  let slowestMs = 0;
+  let envelopes = true;
+  for (let i = 0; i < probes; i++) {
+    const t = Date.now();
+    const res = await fetch(`${stack.apiUrls[0]}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEYS.alice}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-chaos', input: 'during outage', background: true }),
+      signal: AbortSignal.timeout(15_000),
+    });
+    slowestMs = Math.max(slowestMs, Date.now() - t);
+    statuses.push(res.status);
+    const body = (await res.json()) as { error?: { type?: string; code?: string } };
+    if (res.status === 503 && body.error?.code !== 'service_unavailable') envelopes = false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { statuses, slowestMs, envelopes };
+}
+
+async function firstSuccess(stack: Stack, since: number): Promise<number> {
+  await waitFor('the api to accept again', async () => {
+    const res = await fetch(`${stack.apiUrls[0]}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEYS.alice}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-chaos', input: 'after outage', background: true }),
+    }).catch(() => null);
+    return res?.status === 200 ? true : undefined;
+  }, 60_000, 100);
+  return Date.now() - since;
+}
+
+/** 2. Restart Redis mid-run (kill -9; AOF fsync always). */
+export async function restartRedis(env: ChaosEnv, n: number): Promise<ScenarioResult & { outage: Awaited<ReturnType<typeof probeOutage>> }> {
+  return withWorld(env, { redis: true }, async ({ mock, redis, mongoUri }) => {
+    const stack = await startStack({ upstreamUrl: mock.url, redisUrl: redis!.url, mongoUri, workers: 1, env: { ...FAST_RECOVERY, WORKER_CONCURRENCY: '10' } });
+    try {
+      const client = stack.client(KEYS.alice);
+      const ids = await submit(client, n, () => ({ mock_latency_ms: '700' }));
+      await redis!.kill('SIGKILL');
+      const outage = await probeOutage(stack, 5);
+      const restartedAt = Date.now();
+      await redis!.start();
+      const recoveryMs = await firstSuccess(stack, restartedAt);
+      ids.push(...(await submit(client, Math.ceil(n / 2), () => ({}))));
+      const statuses = await finalStatuses(client, ids, 90_000);
+      const r = summarize('restart Redis', stack, mock, ids, statuses, recoveryMs, [`while Redis was away: ${outage.statuses.join(',')} (slowest ${outage.slowestMs} ms)`]);
+      return { ...withCalls(r, mock, ids), outage };
+    } finally {
+      await stack.stop();
+    }
+  });
+}
+
+/** 3. Restart the MongoDB wire server mid-run (kill -9, same data folder). */
+export async function restartMongo(env: ChaosEnv, n: number): Promise<ScenarioResult & { outage: Awaited<ReturnType<typeof probeOutage>> }> {
+  return withWorld(env, { redis: true, ferret: true }, async ({ mock, redis, ferret, mongoUri }) => {
+    const stack = await startStack({ upstreamUrl: mock.url, redisUrl: redis!.url, mongoUri, workers: 1, env: { ...FAST_RECOVERY, WORKER_CONCURRENCY: String(n) } });
+    try {
+      const client = stack.client(KEYS.alice);
+      // Long calls: all are in flight when MongoDB goes, and finish while it is away.
+      const ids = await submit(client, n, () => ({ mock_latency_ms: '5000' }));
+      await waitFor('jobs in flight', () => (mock.calls().filter((c) => c.outcome === 'running').length >= n ? true : undefined), 30_000, 20);
+      await ferret!.kill('SIGKILL');
+      const outage = await probeOutage(stack, 4);
+      const restartedAt = Date.now();
+      await ferret!.start();
+      const recoveryMs = await firstSuccess(stack, restartedAt);
+      const statuses = await finalStatuses(client, ids, 90_000);
+      const r = summarize('restart MongoDB', stack, mock, ids, statuses, recoveryMs, [`while MongoDB was away: ${outage.statuses.join(',')} (slowest ${outage.slowestMs} ms); results finished meanwhile were kept and written after`]);
+      return { ...withCalls(r, mock, ids), outage };
+    } finally {
+      await stack.stop();
+    }
+  });
+}
+
+/** 4. Upstream faults: each transient kind once (then success), and each kind for good. */
+export async function upstreamFaults(env: ChaosEnv): Promise<ScenarioResult & { byMode: Record<string, { transient: string; permanent: string; error: string }> }> {
+  return withWorld(env, { redis: true }, async ({ mock, redis, mongoUri }) => {
+    const stack = await startStack({
+      upstreamUrl: mock.url,
+      redisUrl: redis!.url,
+      mongoUri,
+      env: { ...FAST_RECOVERY, UPSTREAM_TIMEOUT_MS: '1500', JOB_ATTEMPTS: '3', RETRY_BASE_MS: '100' },
+    });
+    try {
+      const client = stack.client(KEYS.alice);
+      const modes = ['429', '500', '502', '503', 'reset', 'hang', 'badjson'];
+      const started = Date.now();
+      const pairs = await Promise.all(
+        modes.map(async (mode) => {
+          const extra: Record<string, string> = mode === '429' ? { mock_retry_after: '1' } : {};
+          const [transient] = await submit(client, 1, () => ({ mock_fail: mode, mock_fail_times: '1', ...extra }));
+          const [permanent] = await submit(client, 1, () => ({ mock_fail: mode, ...extra }));
+          return { mode, transient, permanent };
+        }),
+      );
+      const [slow] = await submit(client, 1, () => ({ mock_latency_ms: '900' }));
+      const cut = await client.responses.create({ model: 'gpt-chaos', input: 'cut', background: true, stream: true, metadata: { mock_fail: 'midstream', mock_tokens: '10' } });
+      let cutId = '';
+      for await (const e of cut) if (e.type === 'response.created') cutId = e.response.id;
+      const ids = [...pairs.flatMap((p) => [p.transient, p.permanent]), slow, cutId];
+      const statuses = await finalStatuses(client, ids, 60_000);
+      const byMode: Record<string, { transient: string; permanent: string; error: string }> = {};
+      for (const p of pairs) {
+        const failed = await client.responses.retrieve(p.permanent);
+        byMode[p.mode] = { transient: statuses.get(p.transient) ?? '?', permanent: statuses.get(p.permanent) ?? '?', error: failed.error?.message ?? '' };
+      }
+      byMode['slow headers (900 ms < 1500 ms timeout)'] = { transient: statuses.get(slow) ?? '?', permanent: '-', error: '' };
+      byMode['stream cut after output'] = { transient: '-', permanent: statuses.get(cutId) ?? '?', error: (await client.responses.retrieve(cutId)).error?.message ?? '' };
+      const r = summarize('upstream faults', stack, mock, ids, statuses, Date.now() - started, ['every job terminal; time is until the last one']);
+      return { ...withCalls(r, mock, ids), byMode };
+    } finally {
+      await stack.stop();
+    }
+  });
+}
+
+/** 5. SIGTERM: a worker hands long jobs back after its grace period; the api drains. */
+export async function gracefulShutdown(env: ChaosEnv): Promise<ScenarioResult & { workerExitMs: number; apiExitMs: number; drainedSync: boolean; drainedStream: boolean }> {
+  return withWorld(env, { redis: true }, async ({ mock, redis, mongoUri }) => {
+    const stack = await startStack({
+      upstreamUrl: mock.url,
+      redisUrl: redis!.url,
+      mongoUri,
+      apis: 2,
+      env: { ...FAST_RECOVERY, WORKER_CONCURRENCY: '10', WORKER_SHUTDOWN_GRACE_MS: '1000', API_SHUTDOWN_GRACE_MS: '8000' },
+    });
+    try {
+      const client = stack.client(KEYS.alice, 1);
+      const long = await submit(client, 3, () => ({ mock_latency_ms: '4000' }));
+      const short = await submit(client, 2, () => ({ mock_latency_ms: '300' }));
+      await waitFor('jobs in flight', () => (mock.calls().filter((c) => c.outcome === 'running').length >= 5 ? true : undefined), 10_000, 20);
+      const t = Date.now();
+      const exited = new Promise<number>((resolve) => stack.workers[0].once('exit', () => resolve(Date.now() - t)));
+      stack.workers[0].kill('SIGTERM');
+      const workerExitMs = await exited;
+      await stack.addWorker();
+
+      // The api: an open synchronous call and an open stream, then SIGTERM.
+      const api0 = stack.client(KEYS.alice, 0);
+      const sync = api0.responses.create({ model: 'gpt-chaos', input: 'sync during drain', metadata: { mock_latency_ms: '1500' } });
+      const stream = await api0.responses.create({ model: 'gpt-chaos', input: 'stream during drain', stream: true, background: true, metadata: { mock_tokens: '20', mock_token_delay_ms: '100' } });
+      await new Promise((r) => setTimeout(r, 300));
+      const ta = Date.now();
+      const apiExited = new Promise<number>((resolve) => stack.apis[0].once('exit', () => resolve(Date.now() - ta)));
+      stack.apis[0].kill('SIGTERM');
+      let drainedStream = false;
+      for await (const e of stream) if (e.type === 'response.completed') drainedStream = true;
+      const drainedSync = (await sync.catch(() => null))?.status === 'completed';
+      const apiExitMs = await apiExited;
+
+      const ids = [...long, ...short];
+      const statuses = await finalStatuses(client, ids, 30_000);
+      const r = summarize('graceful shutdown', stack, mock, ids, statuses, workerExitMs, [`worker exited ${workerExitMs} ms after SIGTERM (grace 1000 ms), ${long.length} long jobs handed back`, `api exited ${apiExitMs} ms after SIGTERM with its open call and stream finished`]);
+      return { ...withCalls(r, mock, ids), workerExitMs, apiExitMs, drainedSync, drainedStream };
+    } finally {
+      await stack.stop();
+    }
+  });
+}
+
+/** 6. Cancel races: jobs cancelled at random moments. */
+export async function cancelRaces(env: ChaosEnv, n: number): Promise<ScenarioResult & { mismatches: number; lateResultsDropped: number; abortedUpstream: number; notAborted: number }> {
+  return withWorld(env, { redis: true }, async ({ mock, redis, mongoUri }) => {
+    const stack = await startStack({ upstreamUrl: mock.url, redisUrl: redis!.url, mongoUri, apis: 2, workers: 2, env: { ...FAST_RECOVERY, WORKER_CONCURRENCY: '20' } });
+    try {
+      // The SDK's own retries cover connection resets under this load (two cores, every process).
+      const clients = [stack.client(KEYS.alice, 0, { maxRetries: 2 }), stack.client(KEYS.alice, 1, { maxRetries: 2 })];
+      const answered = new Map<string, { status: string; at: number }>();
+      const ids: string[] = [];
+      let next = 0;
+      const lanes = 20;
+      await Promise.all(
+        Array.from({ length: lanes }, async () => {
+          for (let i = next++; i < n; i = next++) await race(i);
+        }),
+      );
+      async function race(i: number): Promise<void> {
+        const tag = `race-${i}-${Math.random().toString(36).slice(2, 8)}`;
+        const r = await clients[i % 2].responses.create({ model: 'gpt-chaos', input: tag, background: true, metadata: { mock_key: tag, mock_latency_ms: String(Math.floor(Math.random() * 600)) } });
+        keyOfJob.set(r.id, tag);
+        ids.push(r.id);
+        await new Promise((res) => setTimeout(res, Math.floor(Math.random() * 700)));
+        const c = await clients[(i + 1) % 2].responses.cancel(r.id).catch((e: { message?: string }) => ({ status: /Cannot cancel a (\w+)/.exec(e.message ?? '')?.[1] ?? 'error' }));
+        // Once the cancel is answered, the flag is set: an upstream call still running must be aborted.
+        answered.set(r.id, { status: c.status ?? 'error', at: Date.now() });
+      }
+      const statuses = await finalStatuses(clients[0], ids, 60_000);
+      await new Promise((r) => setTimeout(r, 1500)); // a late result would land here
+      const again = await finalStatuses(clients[0], ids, 10_000);
+      const mismatches = ids.filter((id) => answered.get(id)!.status !== again.get(id) || statuses.get(id) !== again.get(id)).length;
+      const byKey = new Map(mock.calls().map((c) => [c.key, c]));
+      let lateResultsDropped = 0;
+      let abortedUpstream = 0;
+      let notAborted = 0;
+      for (const id of ids) {
+        if (again.get(id) !== 'cancelled') continue;
+        const call = byKey.get(keyOfJob.get(id)!);
+        if (!call) continue; // cancelled while queued: never called
+        if (call.outcome === 'aborted') abortedUpstream++;
+        else if (call.outcome === 'ok' && call.endedAt! <= answered.get(id)!.at) lateResultsDropped++;
+        else notAborted++;
+      }
+      const r = summarize('cancel races', stack, mock, ids, again, null, [`${abortedUpstream} running calls aborted upstream, ${lateResultsDropped} results that arrived as the cancel landed were dropped, ${notAborted} running calls not aborted`]);
+      return { ...withCalls(r, mock, ids), mismatches, lateResultsDropped, abortedUpstream, notAborted };
+    } finally {
+      await stack.stop();
+    }
+  });
+}
+
+/** 7. Redis loses all its data (a crash inside its fsync window, a flush, a bad failover). */
+export async function redisDataLoss(env: ChaosEnv, n: number): Promise<ScenarioResult> {
+  return withWorld(env, { redis: true }, async ({ mock, redis, mongoUri }) => {
+    const stack = await startStack({
+      upstreamUrl: mock.url,
+      redisUrl: redis!.url,
+      mongoUri,
+      workers: 0,
+      env: { ...FAST_RECOVERY, SWEEP_INTERVAL_MS: '500', SWEEP_AGE_MS: '1000' },
+    });
+    try {
+      const client = stack.client(KEYS.alice);
+      const ids = await submit(client, n, () => ({}));
+      const admin = new Redis(redis!.url);
+      await admin.flushall();
+      admin.disconnect();
+      const lostAt = Date.now();
+      await stack.addWorker();
+      const statuses = await finalStatuses(client, ids, 60_000);
+      return withCalls(summarize('Redis loses its data', stack, mock, ids, statuses, Date.now() - lostAt, ['every queued job re-enqueued from MongoDB by the recovery sweep (interval 500 ms, age 1 s)']), mock, ids);
+    } finally {
+      await stack.stop();
+    }
+  });
+}
