@@ -1,4 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
+import { sleepOrWake } from '../common/wait';
 import { RedisBus } from '../infra/redis-bus.service';
 import { BusChannel } from '../queue/jobs';
 import { type CallKey, type CallRecord, TERMINAL_STATUSES } from './call-record';
@@ -40,24 +41,11 @@ export class TerminalWaiter implements OnModuleInit {
         if (signal.aborted) return { kind: 'aborted' };
         const left = deadline - Date.now();
         if (left <= 0) return { kind: 'timeout' };
-        await waitFor(woke, Math.min(POLL_MS, left), signal);
+        await sleepOrWake(woke, Math.min(POLL_MS, left), signal);
       }
     } finally {
       set.delete(onWake);
       if (set.size === 0) this.wakers.delete(key.responseId);
     }
   }
-}
-
-function waitFor(woke: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    void woke.then(done);
-  });
 }

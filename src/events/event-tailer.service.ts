@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { sleepOrWake } from '../common/wait';
 import { RedisBus } from '../infra/redis-bus.service';
 import { EventLog, type LogEntry } from './event-log.service';
 
@@ -45,17 +46,4 @@ export class EventTailer {
       unsubscribe();
     }
   }
-}
-
-function sleepOrWake(woke: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    void woke.then(done);
-  });
 }
