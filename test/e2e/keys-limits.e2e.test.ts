@@ -188,7 +188,7 @@ describe('usage and cost', () => {
 describe('request limits', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack({ upstreamUrl: mock.url, env: { BODY_LIMIT_BYTES: '2048' } });
+    stack = await startStack({ upstreamUrl: mock.url, env: { BODY_LIMIT_BYTES: '2048', SYNC_TIMEOUT_MS: '1500' } });
   }, 60_000);
   afterAll(async () => stack?.stop());
 
@@ -203,5 +203,19 @@ describe('request limits', () => {
     const longKey = await fetch(`${base}/v1/responses/resp_x`, { headers: { authorization: `Bearer ${'k'.repeat(5000)}` } });
     expect(longKey.status).toBe(401);
     expect(((await longKey.json()) as { error: { message: string } }).error.message).not.toContain('k'.repeat(20));
+  });
+
+  it('answers a synchronous call that outlives SYNC_TIMEOUT_MS with a 504, cancels it and aborts the upstream call', async () => {
+    const key = `sync-timeout-${Date.now()}`;
+    const started = Date.now();
+    const err = (await stack
+      .client(KEYS.alice)
+      .chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'slow' }], metadata: { mock_key: key, mock_latency_ms: '30000' } })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(err.status).toBe(504);
+    expect(err.code).toBe('timeout');
+    expect(err.message).toContain('did not finish within 2 seconds');
+    expect(Date.now() - started).toBeLessThan(5000);
+    await waitFor('the upstream abort', () => (mock.calls().find((c) => c.key === key)?.outcome === 'aborted' ? true : undefined), 5000);
   });
 });
