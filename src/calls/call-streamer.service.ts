@@ -43,9 +43,14 @@ export class CallStreamer {
       if (data !== '') writer.write(format.frame(data, seq));
     };
     try {
-      if (TERMINAL_STATUSES.includes(record.status) && !(await this.log.exists(record.responseId))) {
-        format.replay(record).forEach((e, seq) => seq > afterSeq && send(e.data, seq));
-        return;
+      if (TERMINAL_STATUSES.includes(record.status)) {
+        const last = await this.log.last(record.responseId);
+        if (!last) {
+          // The log expired: rebuild the events from the stored record.
+          format.replay(record).forEach((e, seq) => seq > afterSeq && send(e.data, seq));
+          return;
+        }
+        if (last.end && last.seq <= afterSeq) return; // the client already has everything
       }
       const isOver = async () => {
         const now = await kind.repo.find(key);

@@ -81,8 +81,9 @@ function metadataFilter(v: unknown): Record<string, string> | undefined {
   if (!isObject(v)) throw ApiError.badRequest("Invalid 'metadata': expected metadata[key]=value pairs.", 'metadata', 'invalid_value');
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v)) {
-    // Keys become document paths in the query, so operators and nested paths are refused.
-    if (!/^[^.$\u0000]{1,64}$/.test(k) || typeof val !== 'string' || val.length > 512) {
+    // Keys become document paths in the query, so operators and nested paths are refused, and
+    // so is whitespace at either end, which FerretDB refuses in a path (a 500 otherwise).
+    if (!/^[^.$\u0000]{1,64}$/.test(k) || /^[\s\u0085]|[\s\u0085]$/.test(k) || typeof val !== 'string' || val.length > 512) {
       throw ApiError.badRequest(`Invalid 'metadata[${k.slice(0, 64)}]' filter.`, 'metadata', 'invalid_value');
     }
     out[k] = val;

@@ -1,5 +1,5 @@
 import { ApiError } from '../common/api-error';
-import { isObject, type JsonObject, optionalBoolean, validateMetadata } from '../common/validation';
+import { checkStorable, isObject, type JsonObject, optionalBoolean, validateMetadata } from '../common/validation';
 
 export interface CreateChatRequest {
   model: string;
@@ -30,6 +30,14 @@ export function parseCreateChat(body: unknown): CreateChatRequest {
     if (typeof m.role !== 'string' || !ROLES.has(m.role)) {
       throw ApiError.badRequest(`Invalid value for 'messages[${i}].role': expected one of ${[...ROLES].join(', ')}.`, `messages[${i}].role`, 'invalid_value');
     }
+    // A string, or an array of content parts (objects); null or absent for some assistant messages.
+    const content = m.content;
+    if (content !== undefined && content !== null && typeof content !== 'string') {
+      if (!Array.isArray(content)) throw ApiError.invalidType(`messages[${i}].content`, 'a string or an array of content parts', content);
+      content.forEach((part, j) => {
+        if (!isObject(part)) throw ApiError.invalidType(`messages[${i}].content[${j}]`, 'an object', part);
+      });
+    }
   });
 
   const background = optionalBoolean(body, 'background') ?? false;
@@ -37,14 +45,17 @@ export function parseCreateChat(body: unknown): CreateChatRequest {
   if (background && storeGiven === false) {
     throw ApiError.badRequest('Background chat completions are always stored: `store` cannot be false when `background` is true.', 'store');
   }
+  const metadata = validateMetadata(body.metadata);
+  const stream = optionalBoolean(body, 'stream') ?? false;
+  checkStorable(body);
   return {
     model,
     messages: messages as JsonObject[],
-    metadata: validateMetadata(body.metadata),
+    metadata,
     // store defaults to false for chat; a background job is always stored.
     store: background || (storeGiven ?? false),
     background,
-    stream: optionalBoolean(body, 'stream') ?? false,
+    stream,
   };
 }
 

@@ -9,7 +9,7 @@ import { OhMyGptStoreService } from './ohmygpt-store.service';
 /** OhMyGPT's envelope for this family: `{statusCode, message, data}`, errors included. */
 @Catch()
 export class OhMyGptExceptionFilter extends ApiExceptionFilter {
-  protected override body(err: ApiError): unknown {
+  protected override body(err: ApiError, _path: string): unknown {
     return { statusCode: err.status, message: err.message, data: null };
   }
 }

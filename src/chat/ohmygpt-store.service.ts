@@ -20,7 +20,7 @@ export class OhMyGptStoreService {
     const page = intField(form, 'page', 1, 1, 1_000_000);
     const pageSize = intField(form, 'pageSize', 20, 1, 100);
     const sort = strField(form, 'sort') ?? '';
-    if (!(sort in SORTS)) throw ApiError.badRequest(`Invalid 'sort': use one of ${Object.keys(SORTS).filter(Boolean).join(', ')}.`, 'sort');
+    if (!Object.hasOwn(SORTS, sort)) throw ApiError.badRequest(`Invalid 'sort': use one of ${Object.keys(SORTS).filter(Boolean).join(', ')}.`, 'sort');
     const models = [...listField(form, 'models'), ...(strField(form, 'model') ? [strField(form, 'model')!] : [])];
     const result = await this.kind.repo.page({
       userId: caller.userId,

@@ -1,27 +1,40 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { isOutage } from '../infra/outage';
 import { LOGGER } from '../infra/tokens';
 import { ApiError } from './api-error';
 import type { Logger } from './logger';
 import { newRequestId } from './ids';
 
-/** Error names of the Redis and MongoDB drivers that mean "the store is unreachable". */
-const OUTAGE_NAMES = new Set([
-  'MongoServerSelectionError',
-  'MongoNetworkError',
-  'MongoNetworkTimeoutError',
-  'MongoNotConnectedError',
-  'MongoTopologyClosedError',
-  'MaxRetriesPerRequestError',
-]);
+/**
+ * MongoDB (and FerretDB) refusing a document built from the request: a field name or value it
+ * cannot store (BadValue, DollarPrefixedFieldName, DottedFieldName) or a document too large.
+ * The client sent it, so the answer is a 4xx, not a 500; nothing was written.
+ */
+const STORE_REFUSED_CODES = new Set([2, 52, 57]);
+const STORE_TOO_LARGE_CODES = new Set([10334, 17419, 17420]);
 
-export function isOutage(err: unknown): boolean {
-  const e = err as { name?: string; message?: string; code?: string };
-  if (!e || typeof e !== 'object') return false;
-  if (e.name && OUTAGE_NAMES.has(e.name)) return true;
-  const msg = e.message ?? '';
-  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|buffering timed out/i.test(msg);
+function fromStoreRefusal(err: unknown): ApiError | null {
+  const e = err as { name?: string; code?: unknown };
+  if (!e || typeof e !== 'object') return null;
+  if (e.name === 'BSONError' || (e.name === 'MongoServerError' && typeof e.code === 'number' && STORE_REFUSED_CODES.has(e.code))) {
+    return ApiError.badRequest('The request contains a field name or value that cannot be stored (for example a key starting with "$" or containing ".", or arrays nested in arrays).', null, 'invalid_value');
+  }
+  if (e.name === 'MongoServerError' && typeof e.code === 'number' && STORE_TOO_LARGE_CODES.has(e.code)) {
+    return new ApiError(413, 'The request is too large to be stored.', 'invalid_request_error', null, 'request_too_large');
+  }
+  return null;
 }
+
+/** The OhMyGPT-compatible routes answer every error in OhMyGPT's envelope, unknown routes and unparsable bodies included. */
+export const OHMYGPT_PATH_PREFIX = '/api/v1/ai/';
+
+/** The error body for a path: OhMyGPT's `{statusCode, message, data: null}` under its prefix, else OpenAI's envelope. */
+export function errorEnvelope(err: ApiError, path: string): unknown {
+  if (path.startsWith(OHMYGPT_PATH_PREFIX)) return { statusCode: err.status, message: err.message, data: null };
+  return { error: { message: err.message, type: err.type, param: err.param, code: err.code } };
+}
+
 
 /** The one mapping point from any thrown value to OpenAI's error envelope. */
 @Catch()
@@ -40,12 +53,12 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     res.setHeader('x-request-id', requestId);
     for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
-    res.status(err.status).json(this.body(err));
+    res.status(err.status).json(this.body(err, req.path ?? ''));
   }
 
-  /** OpenAI's envelope; other API families override only this. */
-  protected body(err: ApiError): unknown {
-    return { error: { message: err.message, type: err.type, param: err.param, code: err.code } };
+  /** The envelope for the path (errors raised before routing, such as body parsing, come here too); families override only this. */
+  protected body(err: ApiError, path: string): unknown {
+    return errorEnvelope(err, path);
   }
 
   private toApiError(exception: unknown, req: Request, requestId: string): ApiError {
@@ -53,6 +66,11 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (exception instanceof HttpException) return fromHttpException(exception, req);
     const bodyError = fromBodyParserError(exception);
     if (bodyError) return bodyError;
+    const refused = fromStoreRefusal(exception);
+    if (refused) {
+      this.logger.warn({ requestId, err: (exception as Error).message?.slice(0, 300) }, 'store refused the request content');
+      return refused;
+    }
     if (isOutage(exception)) {
       this.logger.warn({ requestId, err: (exception as Error).message }, 'store unavailable');
       return ApiError.unavailable();
@@ -91,5 +109,11 @@ function fromBodyParserError(e: unknown): ApiError | null {
   }
   if (t === 'entity.too.large') return new ApiError(413, 'The request body is too large.', 'invalid_request_error', null, 'request_too_large');
   if (t === 'encoding.unsupported' || t === 'charset.unsupported') return new ApiError(415, 'Unsupported request body encoding.', 'invalid_request_error');
+  // Any other client error of body-parser or raw-body (too many form fields, form nesting too
+  // deep, a corrupt gzip body, an aborted upload...): http-errors marks them `expose`.
+  const { expose, status, message } = (e ?? {}) as { expose?: unknown; status?: unknown; message?: unknown };
+  if (expose === true && typeof status === 'number' && status >= 400 && status < 500) {
+    return new ApiError(status, `Could not read the request body: ${typeof message === 'string' ? message : 'invalid body'}.`, 'invalid_request_error');
+  }
   return null;
 }

@@ -1,5 +1,5 @@
 import { ApiError } from './api-error';
-import { parseListQuery, validateMetadata } from './validation';
+import { checkStorable, MAX_JSON_DEPTH, MAX_STORED_REQUEST_BYTES, parseListQuery, validateMetadata } from './validation';
 
 function errorOf(fn: () => unknown): ApiError {
   try {
@@ -41,5 +41,32 @@ describe('parseListQuery', () => {
   it('rejects a bad order or after', () => {
     expect(errorOf(() => parseListQuery({ order: 'up' }, defaults))).toMatchObject({ param: 'order' });
     expect(errorOf(() => parseListQuery({ after: ['a'] }, defaults))).toMatchObject({ param: 'after' });
+  });
+});
+
+describe('checkStorable', () => {
+  const nested = (depth: number): unknown => JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`);
+
+  it('accepts ordinary request bodies and nesting up to the limit', () => {
+    expect(() => checkStorable({ model: 'm', input: [{ role: 'user', content: [{ type: 'input_text', text: 'hé' }] }], n: -0, x: null })).not.toThrow();
+    expect(() => checkStorable({ a: nested(MAX_JSON_DEPTH - 1) })).not.toThrow();
+  });
+
+  it('refuses deeper nesting with a 400 naming the path, without recursion even at 100k levels', () => {
+    expect(errorOf(() => checkStorable({ a: nested(MAX_JSON_DEPTH) }))).toMatchObject({ status: 400, code: 'nesting_too_deep' });
+    expect(errorOf(() => checkStorable({ a: { b: nested(100_000) } }))).toMatchObject({ status: 400, param: expect.stringMatching(/^a\.b\[0\]/) });
+  });
+
+  it('refuses NUL in field names and numbers JSON cannot carry', () => {
+    expect(errorOf(() => checkStorable({ q: [1, { 'r\u0000s': 1 }] }))).toMatchObject({ status: 400, param: 'q[1].r\u0000s' });
+    expect(errorOf(() => checkStorable(JSON.parse('{"q":[1,{"r":1e400}]}')))).toMatchObject({ status: 400, param: 'q[1].r', code: 'invalid_value' });
+  });
+
+  it('refuses content too large for the record with a 413, copies stored twice counted twice', () => {
+    const half = 'x'.repeat(MAX_STORED_REQUEST_BYTES / 2 + 10);
+    expect(() => checkStorable({ input: half })).not.toThrow();
+    expect(errorOf(() => checkStorable({ input: half }, [half]))).toMatchObject({ status: 413, code: 'request_too_large' });
+    // BSON spends far more than JSON on long arrays of small numbers.
+    expect(errorOf(() => checkStorable({ n: new Array(1_000_000).fill(1) }))).toMatchObject({ status: 413 });
   });
 });

@@ -119,7 +119,7 @@ export function loadConfig(env: Env, role: Role): AppConfig {
     rateLimitConcurrency: r.int('RATE_LIMIT_CONCURRENCY', { def: 16, min: 1, max: 1_000_000 }),
     eventLogRetentionS: r.int('EVENT_LOG_RETENTION_S', { def: 3600, min: 1, max: 30 * 24 * 3600 }),
     sseHeartbeatMs: r.int('SSE_HEARTBEAT_MS', { def: 15_000, min: 100, max: 600_000 }),
-    bodyLimitBytes: r.int('BODY_LIMIT_BYTES', { def: 20 * 1024 * 1024, min: 1024, max: 512 * 1024 * 1024 }),
+    bodyLimitBytes: r.int('BODY_LIMIT_BYTES', { def: 12 * 1024 * 1024, min: 1024, max: 512 * 1024 * 1024 }),
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -104,6 +104,15 @@ export class EventLog implements OnModuleDestroy {
     });
   }
 
+  /** The last entry of a log, or null when there is none. */
+  async last(id: string): Promise<LogEntry | null> {
+    const raw = (await this.redis.xrevrange(this.key(id), '+', '-', 'COUNT', 1)) as [string, string[]][];
+    if (raw.length === 0) return null;
+    const [entryId, fields] = raw[0];
+    const field = (name: string) => fields[fields.indexOf(name) + 1];
+    return { seq: Number(entryId.slice(2)) - 1, data: fields.includes('d') ? field('d') : '', end: fields.includes('t') && field('t') === 'end' };
+  }
+
   async exists(id: string): Promise<boolean> {
     return (await this.redis.exists(this.key(id))) === 1;
   }

@@ -5,7 +5,10 @@ const OUTAGE_NAMES = new Set([
   'MongoNetworkTimeoutError',
   'MongoNotConnectedError',
   'MongoTopologyClosedError',
+  // The pool was reset after a network error or a timed-out monitor, or no connection came free in time.
   'MongoPoolClearedError',
+  'PoolClearedOnNetworkError',
+  'MongoWaitQueueTimeoutError',
   'MaxRetriesPerRequestError',
 ]);
 

@@ -40,8 +40,10 @@ export class AdminKeysController {
   }
 
   @Get()
-  async list(@Query('user_id') userId?: string): Promise<{ object: 'list'; data: KeyView[] }> {
-    return { object: 'list', data: await this.keys.list(typeof userId === 'string' ? userId : undefined) };
+  async list(@Query('user_id') userId?: unknown): Promise<{ object: 'list'; data: KeyView[] }> {
+    // `user_id[x]=` or a repeated `user_id` must not widen the list to every user's keys.
+    if (userId !== undefined && typeof userId !== 'string') throw ApiError.invalidType('user_id', 'a string', userId);
+    return { object: 'list', data: await this.keys.list(userId) };
   }
 
   @Post(':id')

@@ -108,7 +108,7 @@ function nameOf(v: unknown): string | undefined {
 function limitsOf(input: KeyInput, current: KeyLimits): KeyLimits {
   const limits = { ...current };
   if (input.tier !== undefined) {
-    if (typeof input.tier !== 'string' || !(input.tier in RPM_TIERS)) {
+    if (typeof input.tier !== 'string' || !Object.hasOwn(RPM_TIERS, input.tier)) {
       throw ApiError.badRequest(`'tier' must be one of ${Object.keys(RPM_TIERS).join(', ')}.`, 'tier');
     }
     limits.rpm = RPM_TIERS[input.tier];

@@ -1,5 +1,5 @@
 import { ApiError } from '../common/api-error';
-import { isObject, type JsonObject, optionalBoolean, optionalString, validateMetadata } from '../common/validation';
+import { checkStorable, isObject, type JsonObject, optionalBoolean, optionalString, validateMetadata } from '../common/validation';
 
 /** The fields of `POST /v1/responses` that this service acts on; all others pass through. */
 export interface CreateResponseRequest {
@@ -39,11 +39,16 @@ export function parseCreateResponse(body: unknown): CreateResponseRequest {
     throw ApiError.badRequest('Background responses must be stored: `store` cannot be false when `background` is true.', 'store');
   }
 
+  const instructions = optionalString(body, 'instructions');
+  const metadata = validateMetadata(body.metadata);
+  // The record keeps the body and, as input items, a second copy of the input.
+  checkStorable(body, input === undefined || input === null ? [] : [input]);
+
   return {
     model,
     input: (input ?? undefined) as CreateResponseRequest['input'],
-    instructions: optionalString(body, 'instructions'),
-    metadata: validateMetadata(body.metadata),
+    instructions,
+    metadata,
     background,
     store,
     stream,

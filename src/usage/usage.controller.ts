@@ -82,8 +82,9 @@ export class UsageController {
 }
 
 function parseDay(v: unknown, param: string): string {
-  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`)) || new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) !== v) {
-    throw ApiError.badRequest(`Invalid '${param}': expected a date as YYYY-MM-DD.`, param, 'invalid_value');
+  // From 1970 (no call is older), so the default start, 29 days before, is still a YYYY-MM-DD.
+  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v) || v < '1970-01-01' || Number.isNaN(Date.parse(`${v}T00:00:00Z`)) || new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) !== v) {
+    throw ApiError.badRequest(`Invalid '${param}': expected a date as YYYY-MM-DD, from 1970-01-01.`, param, 'invalid_value');
   }
   return v;
 }

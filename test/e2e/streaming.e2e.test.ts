@@ -206,6 +206,20 @@ describe('responses streaming', () => {
     expect(callsFor(key).map((c) => c.status)).toEqual([503, 200]);
   });
 
+  it('answers at once, with nothing more, when starting_after is at or past the end', async () => {
+    const events = await collect(await a.responses.create({ model: 'gpt-test', input: 'short', stream: true, background: true }));
+    const id = finalOf(events).id;
+    const last = events.at(-1)!.sequence_number;
+    for (const after of [last, last + 1000]) {
+      const started = Date.now();
+      const rest = await collect((await b.responses.retrieve(id, { stream: true, starting_after: after })) as AsyncIterable<ResponseStreamEvent>);
+      expect(rest).toEqual([]);
+      expect(Date.now() - started).toBeLessThan(1000);
+    }
+    const tail = await collect((await b.responses.retrieve(id, { stream: true, starting_after: last - 1 })) as AsyncIterable<ResponseStreamEvent>);
+    expect(tail.map((e) => e.sequence_number)).toEqual([last]);
+  });
+
   it('refuses to stream a synchronous response again, and a bad starting_after', async () => {
     const sync = await a.responses.create({ model: 'gpt-test', input: 'sync' });
     const err = (await a.responses.retrieve(sync.id, { stream: true }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
