@@ -9,6 +9,7 @@ import { errorEnvelope } from './common/api-exception.filter';
 import { newRequestId } from './common/ids';
 import { createLogger, PinoNestLogger } from './common/logger';
 import { requestIdMiddleware } from './common/request-context';
+import { onStopSignal } from './common/shutdown';
 import { configOrExit } from './config/boot';
 import { inflight } from './infra/inflight';
 
@@ -33,25 +34,17 @@ async function bootstrap(): Promise<void> {
 
   // SIGTERM/SIGINT: stop accepting connections, let open requests and streams finish within
   // API_SHUTDOWN_GRACE_MS, then close the stores and exit.
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal, openRequests: inflight.openRequests }, 'draining');
-    const server = app.getHttpServer();
-    server.close();
-    server.closeIdleConnections();
-    void inflight
-      .drain(config.apiShutdownGraceMs)
-      .then(() => app.close())
-      .then(() => process.exit(0))
-      .catch((err: Error) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  onStopSignal(
+    logger,
+    (signal) => {
+      logger.info({ signal, openRequests: inflight.openRequests }, 'draining');
+      const server = app.getHttpServer();
+      server.close();
+      server.closeIdleConnections();
+      return inflight.drain(config.apiShutdownGraceMs);
+    },
+    () => app.close(),
+  );
 }
 
 void bootstrap();

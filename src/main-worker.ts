@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { createLogger, PinoNestLogger } from './common/logger';
+import { onStopSignal } from './common/shutdown';
 import { configOrExit } from './config/boot';
 import { JobWorkerService } from './worker/job-worker.service';
 import { WorkerModule } from './worker.module';
@@ -14,23 +15,14 @@ async function bootstrap(): Promise<void> {
   await app.init();
   // SIGTERM/SIGINT: stop taking jobs, let running ones finish within the grace period (then hand
   // them back), and only then close the connections the jobs need.
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    void app
-      .get(JobWorkerService)
-      .drain()
-      .then(() => app.close())
-      .then(() => process.exit(0))
-      .catch((err: Error) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  onStopSignal(
+    logger,
+    (signal) => {
+      logger.info({ signal }, 'shutting down');
+      return app.get(JobWorkerService).drain();
+    },
+    () => app.close(),
+  );
 }
 
 void bootstrap();
