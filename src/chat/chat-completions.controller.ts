@@ -6,7 +6,7 @@ import { ApiError } from '../common/api-error';
 import { isPlausibleId } from '../common/ids';
 import { clientGoneSignal, ReqContext, type RequestContext } from '../common/request-context';
 import { isObject, type JsonObject, parseListQuery } from '../common/validation';
-import type { ItemList } from '../responses/responses.service';
+import type { ItemList } from '../common/list';
 import { ChatCompletionsService } from './chat-completions.service';
 
 @Controller('v1/chat/completions')

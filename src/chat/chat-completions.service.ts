@@ -6,9 +6,10 @@ import { CallStreamer, type StreamFormat } from '../calls/call-streamer.service'
 import { ACTIVE_STATUSES, callerFields, keyOf, newCallRecord } from '../calls/call-record';
 import { ApiError } from '../common/api-error';
 import { newId } from '../common/ids';
+import { type ItemList, listOf, pageOf } from '../common/list';
 import type { RequestContext } from '../common/request-context';
 import type { JsonObject, ListQuery } from '../common/validation';
-import type { CreateOutcome, ItemList } from '../responses/responses.service';
+import type { CreateOutcome } from '../responses/responses.service';
 import { ChatCallKind } from './chat-call.kind';
 import type { ChatCompletionRecord } from './chat-completion.schema';
 import { toChatCompletion, toStoredMessages } from './chat-view';
@@ -85,15 +86,7 @@ export class ChatCompletionsService {
   }
 
   async messages(caller: Caller, id: string, query: ListQuery): Promise<ItemList> {
-    const all = toStoredMessages(await this.stored(caller, id));
-    const ordered = query.order === 'asc' ? all : [...all].reverse();
-    let start = 0;
-    if (query.after !== undefined) {
-      const at = ordered.findIndex((m) => m.id === query.after);
-      if (at < 0) throw ApiError.badRequest(`No message with id '${query.after}' in chat completion '${id}'.`, 'after');
-      start = at + 1;
-    }
-    return listOf(ordered.slice(start, start + query.limit), start + query.limit < ordered.length);
+    return pageOf(toStoredMessages(await this.stored(caller, id)), query, `message in chat completion '${id}'`);
   }
 
   /** Owner-scoped and stored only: anything else answers 404. */
@@ -106,14 +99,4 @@ export class ChatCompletionsService {
   private notFound(id: string): ApiError {
     return ApiError.notFound(this.kind.notFoundMessage(id));
   }
-}
-
-export function listOf(data: JsonObject[], hasMore: boolean): ItemList {
-  return {
-    object: 'list',
-    data,
-    first_id: (data[0]?.id as string | undefined) ?? null,
-    last_id: (data[data.length - 1]?.id as string | undefined) ?? null,
-    has_more: hasMore,
-  };
 }

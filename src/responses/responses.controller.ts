@@ -7,7 +7,8 @@ import { isPlausibleId } from '../common/ids';
 import { clientGoneSignal } from '../common/request-context';
 import { ReqContext, type RequestContext } from '../common/request-context';
 import { type JsonObject, parseListQuery } from '../common/validation';
-import { type ItemList, ResponsesService } from './responses.service';
+import type { ItemList } from '../common/list';
+import { ResponsesService } from './responses.service';
 
 /** `starting_after`: a sequence number (events after it are sent); absent means all. */
 function parseStartingAfter(v: unknown): number {

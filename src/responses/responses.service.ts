@@ -6,6 +6,7 @@ import { CallStreamer, type StreamFormat } from '../calls/call-streamer.service'
 import { ACTIVE_STATUSES, type CallKey, callerFields, keyOf, newCallRecord, TERMINAL_STATUSES } from '../calls/call-record';
 import { ApiError } from '../common/api-error';
 import { newResponseId } from '../common/ids';
+import { type ItemList, pageOf } from '../common/list';
 import type { RequestContext } from '../common/request-context';
 import { type JsonObject, type ListQuery } from '../common/validation';
 import { parseCreateResponse } from './create-response.request';
@@ -14,14 +15,6 @@ import { ResponseCallKind } from './response-call.kind';
 import { acceptedEvents, eventType, replayEvents, withSequence } from './response-events';
 import type { ResponseRecord } from './response.schema';
 import { toResponseObject } from './response-view';
-
-export interface ItemList {
-  object: 'list';
-  data: JsonObject[];
-  first_id: string | null;
-  last_id: string | null;
-  has_more: boolean;
-}
 
 /** What a create asks the controller to do: answer JSON (null: the client left), or stream. */
 export type CreateOutcome<R> = { stream: false; body: JsonObject | null } | { stream: true; record: R };
@@ -105,22 +98,7 @@ export class ResponsesService {
   }
 
   async listInputItems(caller: Caller, responseId: string, query: ListQuery): Promise<ItemList> {
-    const record = await this.visible(caller, responseId);
-    const ordered = query.order === 'asc' ? record.inputItems : [...record.inputItems].reverse();
-    let start = 0;
-    if (query.after !== undefined) {
-      const at = ordered.findIndex((item) => item.id === query.after);
-      if (at < 0) throw ApiError.badRequest(`No input item with id '${query.after}' in response '${responseId}'.`, 'after');
-      start = at + 1;
-    }
-    const data = ordered.slice(start, start + query.limit);
-    return {
-      object: 'list',
-      data,
-      first_id: (data[0]?.id as string | undefined) ?? null,
-      last_id: (data[data.length - 1]?.id as string | undefined) ?? null,
-      has_more: start + query.limit < ordered.length,
-    };
+    return pageOf((await this.visible(caller, responseId)).inputItems, query, `input item in response '${responseId}'`);
   }
 
   /** Owner-scoped read: another user's id, an unknown id and a finished non-stored one all answer 404. */
