@@ -171,13 +171,16 @@ export class CallRunner {
   /** Frees the caller's slot, closes the event log with the final event, wakes waiters. */
   private async announceTerminal<R extends CallRecord>(kind: CallKind<R>, record: R): Promise<void> {
     const id = record.responseId;
-    await this.limiter.release(record.keyId, id);
-    try {
-      if (kind.logsEvents(record)) await this.events.append(id, [kind.terminalEvent(record)]);
-      await this.bus.publish(BusChannel.Terminal, id);
-    } catch (err) {
+    // Independent steps, sent together: stream tailers are woken by the append itself, and
+    // synchronous waiters read the record (already final) when the notice wakes them.
+    const [, ...notices] = await Promise.allSettled([
+      this.limiter.release(record.keyId, id),
+      kind.logsEvents(record) ? this.events.append(id, [kind.terminalEvent(record)]) : Promise.resolve(),
+      this.bus.publish(BusChannel.Terminal, id),
+    ]);
+    for (const n of notices) {
       // Tailers and waiters also re-read MongoDB, so a lost notice only delays them.
-      this.log.warn({ err: (err as Error).message, id }, 'could not publish the terminal event');
+      if (n.status === 'rejected') this.log.warn({ err: String(n.reason), id }, 'could not publish the terminal event');
     }
   }
 
