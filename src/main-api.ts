@@ -36,6 +36,7 @@ async function bootstrap(): Promise<void> {
   // API_SHUTDOWN_GRACE_MS, then close the stores and exit.
   onStopSignal(
     logger,
+    config.apiShutdownGraceMs,
     (signal) => {
       logger.info({ signal, openRequests: inflight.openRequests }, 'draining');
       const server = app.getHttpServer();

@@ -17,6 +17,7 @@ async function bootstrap(): Promise<void> {
   // them back), and only then close the connections the jobs need.
   onStopSignal(
     logger,
+    config.workerShutdownGraceMs,
     (signal) => {
       logger.info({ signal }, 'shutting down');
       return app.get(JobWorkerService).drain();

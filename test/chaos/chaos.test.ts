@@ -4,6 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HARD_STOP_MARGIN_MS } from '../../src/common/shutdown';
 import { testServices } from '../support/env';
 import { cancelRaces, gracefulShutdown, killWorker, redisDataLoss, restartMongo, restartRedis, type ScenarioResult, upstreamFaults } from './scenarios';
 
@@ -38,6 +39,7 @@ describe('faults', () => {
 
   it('Redis restart: 503 in the envelope while it is away, then recovery; accepted jobs survive', async () => {
     const r = keep(await restartRedis(env(), size(10, 40)));
+    expect(r.spareExitMs).toBeLessThan(1000 + HARD_STOP_MARGIN_MS + 2000);
     expect(r.outage.statuses.every((s) => s === 503)).toBe(true);
     expect(r.outage.envelopes).toBe(true);
     expect(r.outage.slowestMs).toBeLessThan(5000);

@@ -180,21 +180,27 @@ async function firstSuccess(stack: Stack, since: number): Promise<number> {
 }
 
 /** 2. Restart Redis mid-run (kill -9; AOF fsync always). */
-export async function restartRedis(env: ChaosEnv, n: number): Promise<ScenarioResult & { outage: Awaited<ReturnType<typeof probeOutage>> }> {
+export async function restartRedis(env: ChaosEnv, n: number): Promise<ScenarioResult & { outage: Awaited<ReturnType<typeof probeOutage>>; spareExitMs: number }> {
   return withWorld(env, { redis: true }, async ({ mock, redis, mongoUri }) => {
     const stack = await startStack({ upstreamUrl: mock.url, redisUrl: redis!.url, mongoUri, workers: 1, env: { ...FAST_RECOVERY, WORKER_CONCURRENCY: '10' } });
     try {
       const client = stack.client(KEYS.alice);
       const ids = await submit(client, n, () => ({ mock_latency_ms: '700' }));
+      const spare = await stack.addWorker({ WORKER_SHUTDOWN_GRACE_MS: '1000' });
       await redis!.kill('SIGKILL');
       const outage = await probeOutage(stack, 5);
+      // A worker told to stop while Redis is away must still exit (within grace + the hard margin).
+      const stopAt = Date.now();
+      const spareExited = new Promise<number>((resolve) => spare.once('exit', () => resolve(Date.now() - stopAt)));
+      spare.kill('SIGTERM');
+      const spareExitMs = await Promise.race([spareExited, new Promise<number>((r) => setTimeout(() => r(Infinity), 20_000))]);
       const restartedAt = Date.now();
       await redis!.start();
       const recoveryMs = await firstSuccess(stack, restartedAt);
       ids.push(...(await submit(client, Math.ceil(n / 2), () => ({}))));
       const statuses = await finalStatuses(client, ids, 90_000);
-      const r = summarize('restart Redis', stack, mock, ids, statuses, recoveryMs, [`while Redis was away: ${outage.statuses.join(',')} (slowest ${outage.slowestMs} ms)`]);
-      return { ...withCalls(r, mock, ids), outage };
+      const r = summarize('restart Redis', stack, mock, ids, statuses, recoveryMs, [`while Redis was away: ${outage.statuses.join(',')} (slowest ${outage.slowestMs} ms); a worker sent SIGTERM meanwhile exited after ${spareExitMs} ms`]);
+      return { ...withCalls(r, mock, ids), outage, spareExitMs };
     } finally {
       await stack.stop();
     }
