@@ -117,10 +117,11 @@ export class CallRunner {
     return failed !== null;
   }
 
-  private async onUpstreamError<R extends CallRecord>(kind: CallKind<R>, key: CallKey, err: unknown, ctx: RunContext, log: Logger, streamed: boolean): Promise<RunOutcome> {
-    if (!(err instanceof UpstreamError) && !streamed) throw err; // our own fault (e.g. MongoDB): let the queue retry it
-    if (!(err instanceof UpstreamError)) err = new UpstreamError((err as Error).message, null, false);
-    if (!(err instanceof UpstreamError)) return 'failed'; // unreachable; narrows the type
+  private async onUpstreamError<R extends CallRecord>(kind: CallKind<R>, key: CallKey, thrown: unknown, ctx: RunContext, log: Logger, streamed: boolean): Promise<RunOutcome> {
+    // Our own fault (e.g. MongoDB) before any output: let the queue retry it. After output, any
+    // failure ends the call, since a retry would repeat what clients already saw.
+    if (!(thrown instanceof UpstreamError) && !streamed) throw thrown;
+    const err = thrown instanceof UpstreamError ? thrown : new UpstreamError((thrown as Error).message, null, false);
     if (err.retryable && !streamed && ctx.attempt < ctx.maxAttempts) {
       log.warn({ status: err.status, retryAfterMs: err.retryAfterMs }, `transient upstream failure: ${err.message}`);
       throw new RetryableJobError(err.message, err.retryAfterMs);
