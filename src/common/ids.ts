@@ -6,7 +6,6 @@ export function newId(prefix: string, bytes = 24): string {
 }
 
 export const newResponseId = (): string => newId('resp_');
-export const newMessageId = (): string => newId('msg_');
 export const newRequestId = (): string => newId('req_', 16);
 
 /** Ids we accept in paths: bounded length and a safe alphabet, so bad ids answer 404 cheaply. */

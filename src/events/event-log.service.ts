@@ -93,28 +93,13 @@ export class EventLog implements OnModuleDestroy {
   /** Entries after sequence number `afterSeq` (-1 for all), at most `count`. */
   async read(id: string, afterSeq: number, count = 500): Promise<LogEntry[]> {
     const raw = (await this.redis.xrange(this.key(id), `0-${afterSeq + 2}`, '+', 'COUNT', count)) as [string, string[]][];
-    return raw.map(([entryId, fields]) => {
-      let data = '';
-      let end = false;
-      for (let i = 0; i < fields.length; i += 2) {
-        if (fields[i] === 'd') data = fields[i + 1];
-        else if (fields[i] === 't') end = fields[i + 1] === 'end';
-      }
-      return { seq: Number(entryId.slice(2)) - 1, data, end };
-    });
+    return raw.map(toEntry);
   }
 
   /** The last entry of a log, or null when there is none. */
   async last(id: string): Promise<LogEntry | null> {
     const raw = (await this.redis.xrevrange(this.key(id), '+', '-', 'COUNT', 1)) as [string, string[]][];
-    if (raw.length === 0) return null;
-    const [entryId, fields] = raw[0];
-    const field = (name: string) => fields[fields.indexOf(name) + 1];
-    return { seq: Number(entryId.slice(2)) - 1, data: fields.includes('d') ? field('d') : '', end: fields.includes('t') && field('t') === 'end' };
-  }
-
-  async exists(id: string): Promise<boolean> {
-    return (await this.redis.exists(this.key(id))) === 1;
+    return raw.length > 0 ? toEntry(raw[0]) : null;
   }
 
   /** Whether an attempt already logged output beyond the lifecycle events `isLifecycle` names. */
@@ -131,6 +116,17 @@ export class EventLog implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     await this.redis.quit().catch(() => undefined);
   }
+}
+
+/** A stream entry `0-(seq+1)` with fields `d` (payload) and, on the last one, `t: end`. */
+function toEntry([entryId, fields]: [string, string[]]): LogEntry {
+  let data = '';
+  let end = false;
+  for (let i = 0; i < fields.length; i += 2) {
+    if (fields[i] === 'd') data = fields[i + 1];
+    else if (fields[i] === 't') end = fields[i + 1] === 'end';
+  }
+  return { seq: Number(entryId.slice(2)) - 1, data, end };
 }
 
 /**

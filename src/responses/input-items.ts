@@ -1,5 +1,5 @@
 import { newId } from '../common/ids';
-import { isObject, type JsonObject } from '../common/validation';
+import type { JsonObject } from '../common/validation';
 
 const ITEM_ID_PREFIX: Record<string, string> = {
   message: 'msg_',
@@ -30,8 +30,4 @@ export function toInputItems(input: string | JsonObject[] | undefined): JsonObje
     }
     return item;
   });
-}
-
-export function isInputItemList(value: unknown): value is JsonObject[] {
-  return Array.isArray(value) && value.every(isObject);
 }
