@@ -86,7 +86,7 @@ function newestMtime(dir: string, keep: (f: string) => boolean): number {
 /** Builds the app when dist/ is missing or older than src/ (or the build config). */
 function ensureBuild(): void {
   const marker = join(DIST, 'main-api.js');
-  const needed = ['main-api.js', 'main-worker.js', 'devtools/services.js', 'mock-upstream/main-mock-upstream.js'].map((f) => join(DIST, f));
+  const needed = ['main-api.js', 'main-worker.js', '../dist-tools/dev/services.js', '../dist-tools/mock-upstream/main.js'].map((f) => join(DIST, f));
   const sources = Math.max(
     newestMtime(join(ROOT, 'src'), (f) => f.endsWith('.ts') && !f.endsWith('.spec.ts')),
     ...['tsconfig.json', 'tsconfig.build.json', 'package.json'].map((f) => statSync(join(ROOT, f)).mtimeMs),
@@ -1133,7 +1133,7 @@ interface Results {
 }
 
 const METHOD = `How it was measured (all in one run, on this machine, loopback only):
-- Services: a dedicated redis-server and the MongoDB wire server from provisionServices() (MONGODB_URI if set, else mongod on PATH, else FerretDB with SQLite), their files on /dev/shm, the mock upstream (dist/mock-upstream) as its own process, the built api and worker(s) as separate processes (LOG_LEVEL=warn, WORKER_CONCURRENCY=${C.workerConcurrency} unless noted), each stack with its own database and QUEUE_PREFIX.
+- Services: a dedicated redis-server and the MongoDB wire server from provisionServices() (MONGODB_URI if set, else mongod on PATH, else FerretDB with SQLite), their files on /dev/shm, the mock upstream (dist-tools/mock-upstream) as its own process, the built api and worker(s) as separate processes (LOG_LEVEL=warn, WORKER_CONCURRENCY=${C.workerConcurrency} unless noted), each stack with its own database and QUEUE_PREFIX.
 - 1 Enqueue: POST /v1/responses {background:true} over keep-alive HTTP (undici), ${C.enqueue.rounds} alternating rounds of ${C.enqueue.roundMs / 1000} s per side and concurrency, no worker running. Floor: in the bench process, MongoDB driver insertOne of a copy of a document the api stored (same shape and indexes) followed by a bare BullMQ queue.add with the api's job options, same Redis and MongoDB server. Latency is per request (ours: HTTP round trip).
 - 2 End to end: ${C.e2e.jobs} background jobs posted at concurrency ${C.e2e.concurrency} after ${C.e2e.warmup} warm-up jobs, timed from the first POST until BullMQ's completed set holds all of them, or capped at ${C.e2e.capMs / 1000} s (then: jobs completed by the cap / time of the last completion); records verified completed in MongoDB; mock latency 0. Floor: ${C.e2e.floorJobs} bare queue.add calls and a no-op processor in as many separate worker processes with the same concurrency.
 - 3 Sync overhead: POST /v1/chat/completions (non-stream) latency minus the same request sent straight to the mock, percentile minus percentile; rotated time-bounded rounds per target (c1: ${C.sync.rounds[1]} x ${C.sync.roundMs[1] / 1000} s, c64: ${C.sync.rounds[64]} x ${C.sync.roundMs[64] / 1000} s; requests in flight at the end of a round still count). Peer: Portkey's gateway (@portkey-ai/gateway, bench/peer) with x-portkey-provider: openai and x-portkey-custom-host pointing at the same mock.
@@ -1218,7 +1218,7 @@ async function main(): Promise<void> {
     // MONGODB_URI when given (e.g. a real mongod), else provisionServices starts one.
     delete process.env.REDIS_URL;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const services = require(join(DIST, 'devtools', 'services.js')) as {
+    const services = require(join(ROOT, 'dist-tools', 'dev', 'services.js')) as {
       provisionServices(o: { log?: (l: string) => void; dataDir?: string }): Promise<{ redisUrl: string; mongoUri: string; mongoKind: string; pids: number[] }>;
     };
     // Server files on tmpfs when there is one: the same for every side, and no disk noise.
@@ -1227,7 +1227,7 @@ async function main(): Promise<void> {
     prov.pids.forEach(L.adoptPid);
 
     const mockPort = await freePort();
-    L.launch('mock', process.execPath, [join(DIST, 'mock-upstream', 'main-mock-upstream.js')], { PATH: process.env.PATH ?? '', MOCK_PORT: String(mockPort), MOCK_HOST: '127.0.0.1' }, join(work, 'logs', 'mock.log'));
+    L.launch('mock', process.execPath, [join(ROOT, 'dist-tools', 'mock-upstream', 'main.js')], { PATH: process.env.PATH ?? '', MOCK_PORT: String(mockPort), MOCK_HOST: '127.0.0.1' }, join(work, 'logs', 'mock.log'));
     const mockUrl = `http://127.0.0.1:${mockPort}`;
     await waitHttp(`${mockUrl}/__mock/requests`, 15_000, (s) => s === 200);
 

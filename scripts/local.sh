@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm install --no-audit --no-fund
-npm run build --silent
-exec node dist/devtools/run-local.js
+npm run build --silent && npm run build:tools --silent
+exec node dist-tools/dev/run-local.js

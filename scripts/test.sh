@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm install --no-audit --no-fund
-npm run build --silent
+npm run build --silent && npm run build:tools --silent
 exec npx jest "$@"

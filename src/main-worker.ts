@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { createLogger, PinoNestLogger } from './common/logger';
-import { onStopSignal } from './common/shutdown';
 import { configOrExit } from './config/boot';
-import { JobWorkerService } from './worker/job-worker.service';
-import { WorkerModule } from './worker.module';
+import { createLogger, PinoNestLogger } from './infra/logger';
+import { onStopSignal } from './infra/shutdown';
+import { JobWorkerService } from './jobs/job-worker.service';
+import { WorkerModule } from './modules/worker.module';
 
 async function bootstrap(): Promise<void> {
   const config = configOrExit('worker');

@@ -3,7 +3,7 @@
  * stops the process with a message naming the variable, what was expected and what was given.
  */
 
-import { parsePriceTable, type PriceTable } from '../calls/pricing';
+import type { Price, PriceTable } from '../domain/pricing';
 
 export type Role = 'api' | 'worker' | 'tool';
 
@@ -229,4 +229,31 @@ class Reader {
     }
     return v;
   }
+}
+
+/** PRICE_TABLE: JSON like {"gpt-4o-mini":{"input":150,"output":600}}, coins per million tokens. */
+export function parsePriceTable(raw: string | undefined, problems: string[]): PriceTable {
+  const table = new Map<string, Price>();
+  if (!raw || raw.trim() === '') return table;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    problems.push('PRICE_TABLE must be JSON like {"gpt-4o-mini":{"input":150,"output":600}} (coins per million tokens)');
+    return table;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    problems.push('PRICE_TABLE must be a JSON object of model -> {input, output}');
+    return table;
+  }
+  const ok = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  for (const [model, price] of Object.entries(parsed)) {
+    const p = price as { input?: unknown; output?: unknown };
+    if (!ok(p?.input) || !ok(p?.output)) {
+      problems.push(`PRICE_TABLE["${model}"] must be {"input": <coins>, "output": <coins>} with numbers >= 0`);
+      continue;
+    }
+    table.set(model, { input: p.input as number, output: p.output as number });
+  }
+  return table;
 }

@@ -1,7 +1,8 @@
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
-import type { Logger } from '../common/logger';
+import type { Logger } from './logger';
+import { RedisConnections } from './redis-connections';
 import { APP_CONFIG, LOGGER } from './tokens';
 
 export type BusHandler = (message: string) => void;
@@ -12,13 +13,16 @@ export type BusHandler = (message: string) => void;
  * state in MongoDB, so a lost message costs latency, never correctness.
  */
 @Injectable()
-export class RedisBus implements OnModuleDestroy {
-  private publisher?: Redis;
+export class RedisBus {
   private subscriber?: Redis;
   private readonly handlers = new Map<string, Set<BusHandler>>();
   private readonly log: Logger;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig, @Inject(LOGGER) logger: Logger) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly redis: RedisConnections,
+    @Inject(LOGGER) logger: Logger,
+  ) {
     this.log = logger.child({ ctx: 'RedisBus' });
   }
 
@@ -27,20 +31,14 @@ export class RedisBus implements OnModuleDestroy {
   }
 
   async publish(name: string, message: string): Promise<void> {
-    this.publisher ??= this.connect('publisher', { maxRetriesPerRequest: 1 });
-    await this.publisher.publish(this.channel(name), message);
-  }
-
-  async ping(): Promise<void> {
-    this.publisher ??= this.connect('publisher', { maxRetriesPerRequest: 1 });
-    await this.publisher.ping();
+    await this.redis.commands().publish(this.channel(name), message);
   }
 
   /** Subscribes to a channel; the returned function unsubscribes (the last handler leaves it). */
   async subscribe(name: string, handler: BusHandler): Promise<() => void> {
     const channel = this.channel(name);
     if (!this.subscriber) {
-      this.subscriber = this.connect('subscriber', { maxRetriesPerRequest: null });
+      this.subscriber = this.redis.subscriber('bus-subscriber');
       this.subscriber.on('message', (ch: string, msg: string) => {
         for (const h of this.handlers.get(ch) ?? []) {
           try {
@@ -65,15 +63,5 @@ export class RedisBus implements OnModuleDestroy {
         void this.subscriber?.unsubscribe(channel).catch(() => undefined);
       }
     };
-  }
-
-  private connect(name: string, extra: { maxRetriesPerRequest: number | null }): Redis {
-    const client = new Redis(this.config.redisUrl, { ...extra, connectionName: `bus-${name}` });
-    client.on('error', (err: Error) => this.log.warn({ err: err.message, connection: name }, 'redis bus connection error'));
-    return client;
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await Promise.allSettled([this.publisher?.quit(), this.subscriber?.quit()]);
   }
 }

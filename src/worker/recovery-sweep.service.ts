@@ -1,12 +1,10 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { CallKind } from '../calls/call-kind';
-import type { CallRecord } from '../calls/call-record';
-import { ChatCallKind } from '../chat/chat-call.kind';
+import { type CallKind, ChatCalls, ResponseCalls } from '../application/call-kinds';
 import type { AppConfig } from '../config/app-config';
-import type { Logger } from '../common/logger';
+import type { CallRecord } from '../domain/call';
+import { JobProducer } from '../infra/job-producer.service';
+import type { Logger } from '../infra/logger';
 import { APP_CONFIG, LOGGER } from '../infra/tokens';
-import { JobProducer } from '../queue/job-producer.service';
-import { ResponseCallKind } from '../responses/response-call.kind';
 
 const BATCH = 500;
 
@@ -27,11 +25,11 @@ export class RecoverySweep implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
     private readonly producer: JobProducer,
-    responses: ResponseCallKind,
-    chat: ChatCallKind,
+    responses: ResponseCalls,
+    chat: ChatCalls,
   ) {
     this.log = logger.child({ ctx: 'RecoverySweep' });
-    this.kinds = [responses as unknown as CallKind<CallRecord>, chat as unknown as CallKind<CallRecord>];
+    this.kinds = [responses, chat];
   }
 
   onApplicationBootstrap(): void {

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HARD_STOP_MARGIN_MS } from '../../src/common/shutdown';
+import { HARD_STOP_MARGIN_MS } from '../../src/infra/shutdown';
 import { testServices } from '../support/env';
 import { cancelRaces, gracefulShutdown, killWorker, redisDataLoss, restartMongo, restartRedis, type ScenarioResult, upstreamFaults } from './scenarios';
 

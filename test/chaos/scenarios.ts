@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
-import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/mock-upstream';
+import { type MockUpstream, startMockUpstream } from '../../tools/mock-upstream/mock-upstream';
 import { waitFor } from '../support/env';
 import { ferretProc, redisProc, type ServiceProc } from '../support/processes';
 import { KEYS, type Stack, startStack, UPSTREAM_KEY } from '../support/stack';

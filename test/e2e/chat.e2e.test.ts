@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
-import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/mock-upstream';
+import { type MockUpstream, startMockUpstream } from '../../tools/mock-upstream/mock-upstream';
 import { uniqueName, waitFor } from '../support/env';
 import { KEYS, type Stack, startStack, UPSTREAM_KEY } from '../support/stack';
 

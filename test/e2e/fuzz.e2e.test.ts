@@ -21,7 +21,7 @@
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/mock-upstream';
+import { type MockUpstream, startMockUpstream } from '../../tools/mock-upstream/mock-upstream';
 import { waitFor } from '../support/env';
 import { KEYS, type Stack, startStack, UPSTREAM_KEY } from '../support/stack';
 

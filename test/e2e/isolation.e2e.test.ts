@@ -3,7 +3,7 @@
  * endpoint that takes an id or lists answers 404 or an empty page, and nothing changes.
  */
 import OpenAI from 'openai';
-import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/mock-upstream';
+import { type MockUpstream, startMockUpstream } from '../../tools/mock-upstream/mock-upstream';
 import { waitFor } from '../support/env';
 import { KEYS, type Stack, startStack, UPSTREAM_KEY } from '../support/stack';
 

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import OpenAI from 'openai';
-import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/mock-upstream';
+import { type MockUpstream, startMockUpstream } from '../../tools/mock-upstream/mock-upstream';
 import { waitFor } from '../support/env';
 import { KEYS, type Stack, startStack, UPSTREAM_KEY } from '../support/stack';
 
@@ -84,7 +84,7 @@ describe('API keys', () => {
 
   it('manages keys from the command line', async () => {
     const env = { ...process.env, MONGODB_URI: stack.env.MONGODB_URI, REDIS_URL: stack.env.REDIS_URL, QUEUE_PREFIX: stack.env.QUEUE_PREFIX };
-    const cli = (...args: string[]) => run(process.execPath, [join(__dirname, '..', '..', 'dist', 'keys', 'keys-cli.js'), ...args], { env, timeout: 20_000 });
+    const cli = (...args: string[]) => run(process.execPath, [join(__dirname, '..', '..', 'dist', 'cli', 'keys-cli.js'), ...args], { env, timeout: 20_000 });
     const created = JSON.parse((await cli('create', '--user', 'frank', '--tier', 'regular')).stdout) as { id: string; secret: string; limits: { rpm: number } };
     expect(created.limits.rpm).toBe(12);
     const frank = stack.client(created.secret, 1);

@@ -3,7 +3,7 @@
  * MongoDB wire server, our MOCK upstream, driven by the official `openai` SDK.
  */
 import OpenAI from 'openai';
-import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/mock-upstream';
+import { type MockUpstream, startMockUpstream } from '../../tools/mock-upstream/mock-upstream';
 import { uniqueName, waitFor } from '../support/env';
 import { KEYS, type Stack, startStack, UPSTREAM_KEY } from '../support/stack';
 

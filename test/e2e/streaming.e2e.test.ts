@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
-import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/mock-upstream';
+import { type MockUpstream, startMockUpstream } from '../../tools/mock-upstream/mock-upstream';
 import { testServices, uniqueName, waitFor } from '../support/env';
 import { KEYS, type Stack, startStack, UPSTREAM_KEY } from '../support/stack';
 

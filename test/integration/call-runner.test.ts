@@ -4,17 +4,18 @@
  */
 import { type DynamicModule, type INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { createLogger } from '../../src/common/logger';
+import { ResponseCalls } from '../../src/application/call-kinds';
 import { loadConfig } from '../../src/config/app-config';
-import { CoreModule } from '../../src/infra/core.module';
-import { type MockUpstream, startMockUpstream } from '../../src/mock-upstream/mock-upstream';
-import { newCallRecord } from '../../src/calls/call-record';
-import { CallRunner, type RunContext } from '../../src/calls/call-runner.service';
-import { ResponseCallKind } from '../../src/responses/response-call.kind';
-import type { ResponseRecord } from '../../src/responses/response.schema';
-import { ResponsesRepository } from '../../src/responses/responses.repository';
-import { ResponsesStorageModule } from '../../src/responses/responses-storage.module';
-import { UpstreamClient } from '../../src/upstream/upstream.client';
+import { newCallRecord, type ResponseRecord } from '../../src/domain/call';
+import { InfraModule } from '../../src/infra/infra.module';
+import { createLogger } from '../../src/infra/logger';
+import { CallKindsModule } from '../../src/modules/call-kinds.module';
+import { PersistenceModule } from '../../src/persistence/persistence.module';
+import { ResponsesRepository } from '../../src/persistence/responses.repository';
+import { CallRunner, type RunContext } from '../../src/worker/call-runner.service';
+import { ResponseProtocol } from '../../src/worker/protocols/response-protocol';
+import { UpstreamClient } from '../../src/worker/upstream.client';
+import { type MockUpstream, startMockUpstream } from '../../tools/mock-upstream/mock-upstream';
 import { mongoUriFor, testServices, uniqueName, waitFor } from '../support/env';
 
 @Module({})
@@ -23,8 +24,8 @@ class RunnerHarness {
     const config = loadConfig(env, 'worker');
     return {
       module: RunnerHarness,
-      imports: [CoreModule.forRoot(config, createLogger('error', 'test')), ResponsesStorageModule],
-      providers: [UpstreamClient, CallRunner],
+      imports: [InfraModule.forRoot(config, createLogger('error', 'test')), PersistenceModule.forRoot(config), CallKindsModule],
+      providers: [UpstreamClient, ResponseProtocol, CallRunner],
     };
   }
 }
@@ -80,12 +81,13 @@ describe('CallRunner', () => {
   it('does nothing the second time a job runs', async () => {
     const repo = app.get(ResponsesRepository);
     const runner = app.get(CallRunner);
-    const kind = app.get(ResponseCallKind);
+    const kind = app.get(ResponseCalls);
+    const protocol = app.get(ResponseProtocol);
     const key = uniqueName('twice-');
     const r = await insertQueued(repo, { mock_key: key });
-    expect(await runner.run(kind, job(r), ctx())).toBe('completed');
+    expect(await runner.run(kind, protocol, job(r), ctx())).toBe('completed');
     const first = await repo.find({ userId: r.userId, responseId: r.responseId });
-    expect(await runner.run(kind, job(r), ctx())).toBe('already-terminal');
+    expect(await runner.run(kind, protocol, job(r), ctx())).toBe('already-terminal');
     const second = await repo.find({ userId: r.userId, responseId: r.responseId });
     expect(second).toEqual(first);
     expect(callsFor(key)).toHaveLength(1);
@@ -97,10 +99,11 @@ describe('CallRunner', () => {
   it('writes one result when two copies of a job run at the same time', async () => {
     const repo = app.get(ResponsesRepository);
     const runner = app.get(CallRunner);
-    const kind = app.get(ResponseCallKind);
+    const kind = app.get(ResponseCalls);
+    const protocol = app.get(ResponseProtocol);
     const key = uniqueName('dup-');
     const r = await insertQueued(repo, { mock_key: key, mock_latency_ms: '200' });
-    const outcomes = await Promise.all([runner.run(kind, job(r), ctx()), runner.run(kind, job(r), ctx())]);
+    const outcomes = await Promise.all([runner.run(kind, protocol, job(r), ctx()), runner.run(kind, protocol, job(r), ctx())]);
     expect(outcomes.filter((o) => o === 'completed')).toHaveLength(1);
     const final = await repo.find({ userId: r.userId, responseId: r.responseId });
     expect(final?.status).toBe('completed');
@@ -109,10 +112,11 @@ describe('CallRunner', () => {
   it('aborts the upstream call through the durable flag when no cancel message arrives', async () => {
     const repo = app.get(ResponsesRepository);
     const runner = app.get(CallRunner);
-    const kind = app.get(ResponseCallKind);
+    const kind = app.get(ResponseCalls);
+    const protocol = app.get(ResponseProtocol);
     const key = uniqueName('flag-');
     const r = await insertQueued(repo, { mock_key: key, mock_latency_ms: '30000' });
-    const running = runner.run(kind, job(r), ctx());
+    const running = runner.run(kind, protocol, job(r), ctx());
     await waitFor('the upstream call', () => (callsFor(key)[0]?.outcome === 'running' ? true : undefined));
     // Only the durable flag: no bus message, as if pub/sub lost it.
     await repo.transition({ userId: r.userId, responseId: r.responseId }, ['in_progress'], { status: 'cancelled', cancelledAt: new Date() });
@@ -125,11 +129,12 @@ describe('CallRunner', () => {
   it('aborts at once when the job signal fires (worker.cancelJob)', async () => {
     const repo = app.get(ResponsesRepository);
     const runner = app.get(CallRunner);
-    const kind = app.get(ResponseCallKind);
+    const kind = app.get(ResponseCalls);
+    const protocol = app.get(ResponseProtocol);
     const key = uniqueName('signal-');
     const r = await insertQueued(repo, { mock_key: key, mock_latency_ms: '30000' });
     const controller = new AbortController();
-    const running = runner.run(kind, job(r), ctx({ signal: controller.signal }));
+    const running = runner.run(kind, protocol, job(r), ctx({ signal: controller.signal }));
     await waitFor('the upstream call', () => (callsFor(key)[0]?.outcome === 'running' ? true : undefined));
     controller.abort();
     expect(await running).toBe('cancelled');
@@ -139,10 +144,11 @@ describe('CallRunner', () => {
   it('drops a result that arrives after a cancel', async () => {
     const repo = slowPollApp.get(ResponsesRepository);
     const runner = slowPollApp.get(CallRunner);
-    const kind = slowPollApp.get(ResponseCallKind);
+    const kind = slowPollApp.get(ResponseCalls);
+    const protocol = slowPollApp.get(ResponseProtocol);
     const key = uniqueName('late-');
     const r = await insertQueued(repo, { mock_key: key, mock_latency_ms: '400' });
-    const running = runner.run(kind, job(r), ctx());
+    const running = runner.run(kind, protocol, job(r), ctx());
     await waitFor('the upstream call', () => (callsFor(key)[0]?.outcome === 'running' ? true : undefined));
     await repo.transition({ userId: r.userId, responseId: r.responseId }, ['in_progress'], { status: 'cancelled', cancelledAt: new Date() });
     expect(await running).toBe('dropped');
@@ -154,23 +160,25 @@ describe('CallRunner', () => {
   it('skips a job whose response was cancelled while it waited', async () => {
     const repo = app.get(ResponsesRepository);
     const runner = app.get(CallRunner);
-    const kind = app.get(ResponseCallKind);
+    const kind = app.get(ResponseCalls);
+    const protocol = app.get(ResponseProtocol);
     const key = uniqueName('skip-');
     const r = await insertQueued(repo, { mock_key: key });
     await repo.transition({ userId: r.userId, responseId: r.responseId }, ['queued'], { status: 'cancelled' });
-    expect(await runner.run(kind, job(r), ctx())).toBe('already-terminal');
+    expect(await runner.run(kind, protocol, job(r), ctx())).toBe('already-terminal');
     expect(callsFor(key)).toHaveLength(0);
   });
 
   it('asks the queue to retry a transient failure and records the last one once', async () => {
     const repo = app.get(ResponsesRepository);
     const runner = app.get(CallRunner);
-    const kind = app.get(ResponseCallKind);
+    const kind = app.get(ResponseCalls);
+    const protocol = app.get(ResponseProtocol);
     const key = uniqueName('retry-');
     const r = await insertQueued(repo, { mock_key: key, mock_fail: '502' });
-    await expect(runner.run(kind, job(r), ctx({ attempt: 1 }))).rejects.toMatchObject({ name: 'RetryableJobError' });
+    await expect(runner.run(kind, protocol, job(r), ctx({ attempt: 1 }))).rejects.toMatchObject({ name: 'RetryableJobError' });
     expect((await repo.find({ userId: r.userId, responseId: r.responseId }))?.status).toBe('in_progress');
-    expect(await runner.run(kind, job(r), ctx({ attempt: 3 }))).toBe('failed');
+    expect(await runner.run(kind, protocol, job(r), ctx({ attempt: 3 }))).toBe('failed');
     const final = await repo.find({ userId: r.userId, responseId: r.responseId });
     expect(final).toMatchObject({ status: 'failed', error: { code: 'server_error' }, errorStatus: 502, upstreamCalls: 2 });
   });

@@ -1,4 +1,4 @@
-import { provisionServices } from '../../src/devtools/services';
+import { provisionServices } from '../../tools/dev/services';
 
 /** Starts (or finds) Redis and a MongoDB wire server once for the whole run. */
 export default async function globalSetup(): Promise<void> {

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureFerretDb, FERRETDB_BIN, freePort, waitForPort } from '../../src/devtools/services';
+import { ensureFerretDb, FERRETDB_BIN, freePort, waitForPort } from '../../tools/dev/services';
 
 /** A service process a fault test can kill and start again on the same port and data. */
 export interface ServiceProc {

@@ -3,7 +3,7 @@ import { createWriteStream, existsSync, mkdtempSync, readFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import OpenAI from 'openai';
-import { freePort } from '../../src/devtools/services';
+import { freePort } from '../../tools/dev/services';
 import { mongoUriFor, testServices, uniqueName, waitFor } from './env';
 
 const DIST = resolve(__dirname, '..', '..', 'dist');

@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import type { CallRecord, ChatCompletionRecord, ResponseRecord } from '../domain/call';
+import { chatTerminalEvent } from '../domain/chat-events';
+import { AppError } from '../domain/errors';
+import type { LogEvent } from '../domain/events';
+import { terminalEvent } from '../domain/response-events';
+import { JobName } from '../infra/jobs';
+import type { CallRecordStore } from '../persistence/call-records.repository';
+import { ChatCompletionsRepository } from '../persistence/chat-completions.repository';
+import { ResponsesRepository } from '../persistence/responses.repository';
+
+/**
+ * What both roles need to know of a kind of call: its job, its noun for messages, its records, whether it logs stream
+ * events and how its log ends. How the upstream is called is the worker's alone (worker/protocols).
+ */
+export interface CallKind<R extends CallRecord = CallRecord> {
+  readonly job: JobName;
+  readonly noun: string;
+  readonly repo: CallRecordStore<R>;
+  notFound(id: string): AppError;
+  /** Whether this call publishes its events to the shared event log (streamed or background). */
+  logsEvents(record: R): boolean;
+  /** The closing event for a record in a terminal state (not cancelled). */
+  terminalEvent(record: R): LogEvent;
+}
+
+@Injectable()
+export class ResponseCalls implements CallKind<ResponseRecord> {
+  readonly job = JobName.RunResponse;
+  readonly noun = 'response';
+
+  constructor(readonly repo: ResponsesRepository) {}
+
+  notFound(id: string): AppError {
+    return AppError.notFound(`Response with id '${id}' not found.`);
+  }
+
+  logsEvents(record: ResponseRecord): boolean {
+    return record.background || record.commonData.requestRawData.stream === true;
+  }
+
+  terminalEvent(record: ResponseRecord): LogEvent {
+    return terminalEvent(record);
+  }
+}
+
+@Injectable()
+export class ChatCalls implements CallKind<ChatCompletionRecord> {
+  readonly job = JobName.RunChatCompletion;
+  readonly noun = 'chat completion';
+
+  constructor(readonly repo: ChatCompletionsRepository) {}
+
+  notFound(id: string): AppError {
+    return AppError.notFound(`Chat completion with id '${id}' not found.`);
+  }
+
+  logsEvents(record: ChatCompletionRecord): boolean {
+    return record.commonData.requestRawData.stream === true;
+  }
+
+  terminalEvent(record: ChatCompletionRecord): LogEvent {
+    return chatTerminalEvent(record);
+  }
+}

@@ -1,0 +1,137 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config';
+import { ACTIVE_STATUSES, type CallChanges, type CallKey, type CallRecord } from '../domain/call';
+import type { Caller } from '../domain/caller';
+import { AppError } from '../domain/errors';
+import type { LogEvent } from '../domain/events';
+import { EventLog } from '../infra/event-log.service';
+import { JobProducer } from '../infra/job-producer.service';
+import { BusChannel } from '../infra/jobs';
+import type { Logger } from '../infra/logger';
+import { RateLimiter } from '../infra/rate-limiter.service';
+import { RedisBus } from '../infra/redis-bus.service';
+import { APP_CONFIG, LOGGER } from '../infra/tokens';
+import type { CallKind } from './call-kinds';
+import { TerminalWaiter } from './terminal-waiter.service';
+
+/**
+ * The api's half of a call's life, the same for every kind: enqueue (or roll back), wait for a
+ * synchronous result, and the cancel protocol.
+ */
+@Injectable()
+export class CallLifecycle {
+  private readonly log: Logger;
+
+  constructor(
+    private readonly producer: JobProducer,
+    private readonly waiter: TerminalWaiter,
+    private readonly bus: RedisBus,
+    private readonly events: EventLog,
+    private readonly limiter: RateLimiter,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child({ ctx: 'CallLifecycle' });
+  }
+
+  /**
+   * Accepts a call: the caller's limits first (429 when over), then the record is written, its
+   * first events logged and its job enqueued. Anything failing on the way frees the slot again.
+   */
+  async accept<R extends CallRecord>(store: CallKind<R>, caller: Caller, id: string, write: () => Promise<R>, firstEvents: (r: R) => LogEvent[]): Promise<R> {
+    await this.limiter.admit(caller, id);
+    try {
+      const record = await write();
+      await this.enqueue(store, record, firstEvents(record));
+      return record;
+    } catch (err) {
+      await this.limiter.release(caller.keyId, id);
+      throw err;
+    }
+  }
+
+  /**
+   * Logs the first events (if any), then enqueues `{id}` for a written record; if Redis refuses,
+   * removes the record and answers 503, so nothing is left accepted without a job.
+   */
+  async enqueue<R extends CallRecord>(store: CallKind<R>, record: R, firstEvents: LogEvent[] = []): Promise<void> {
+    const key: CallKey = { userId: record.userId, responseId: record.responseId };
+    try {
+      if (firstEvents.length > 0) await this.events.append(record.responseId, firstEvents);
+      await this.producer.enqueue(store.job, record.responseId, { ...key, requestId: record.omgUrId });
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, id: record.responseId, requestId: record.omgUrId }, 'enqueue failed');
+      await store.repo.delete(key).catch(() => undefined);
+      throw AppError.unavailable();
+    }
+    this.log.info({ id: record.responseId, requestId: record.omgUrId, background: record.background }, `${store.noun} accepted`);
+  }
+
+  /**
+   * Waits for a synchronous call. Returns the finished record, or null when the client went away
+   * (closing the connection cancels the call, as with OpenAI). Failures become the error the
+   * caller sees; a timeout cancels the call and answers 504.
+   */
+  async awaitResult<R extends CallRecord>(store: CallKind<R>, key: CallKey, clientGone: AbortSignal): Promise<R | null> {
+    const result = await this.waiter.wait(store.repo, key, this.config.syncTimeoutMs, clientGone);
+    switch (result.kind) {
+      case 'aborted':
+        await this.stop(store, key);
+        this.log.info({ id: key.responseId }, `client went away; synchronous ${store.noun} cancelled`);
+        return null;
+      case 'timeout':
+        await this.stop(store, key);
+        throw new AppError(
+          'timeout',
+          `The ${store.noun} did not finish within ${Math.round(this.config.syncTimeoutMs / 1000)} seconds and was cancelled. Use background mode for long calls.`,
+          { code: 'timeout', retryable: false },
+        );
+      case 'gone':
+        throw store.notFound(key.responseId);
+      case 'done': {
+        const record = result.record;
+        if (!record.store) await store.repo.delete(key);
+        if (record.status === 'failed' && record.error) {
+          // The job already retried what was worth retrying; the SDK must not submit it again.
+          const status = record.errorStatus ?? 500;
+          throw new AppError('upstream_failed', record.error.message, { status, code: record.error.code, retryable: false });
+        }
+        return record;
+      }
+    }
+  }
+
+  /**
+   * Cancel protocol: the durable flag first (a conditional update), then the fast path: the bus
+   * tells whichever worker holds the job to abort its upstream call, and a job that no worker has
+   * taken is removed. The fast path is best-effort; workers also re-read the flag.
+   */
+  async stop<R extends CallRecord>(store: CallKind<R>, key: CallKey): Promise<R | null> {
+    const cancelled = await store.repo.transition(key, ACTIVE_STATUSES, { status: 'cancelled', cancelledAt: new Date() } as CallChanges<R>);
+    if (!cancelled) return null;
+    const results = await Promise.allSettled([
+      this.bus.publish(BusChannel.Cancel, key.responseId),
+      this.producer.removeIfWaiting(store.job, key.responseId),
+      this.bus.publish(BusChannel.Terminal, key.responseId),
+      // Open streams end quietly, and nothing more is appended to the log.
+      store.logsEvents(cancelled) ? this.events.close(key.responseId) : Promise.resolve(),
+      this.limiter.release(cancelled.keyId, key.responseId),
+    ]);
+    for (const r of results) {
+      if (r.status === 'rejected') this.log.warn({ id: key.responseId, err: String(r.reason) }, 'cancel fast path failed; workers will see the flag');
+    }
+    return cancelled;
+  }
+
+  /**
+   * Cancel as the API exposes it: background calls only; idempotent; 400 for other terminal
+   * states. `load` re-reads the record (owner-scoped, 404 when not visible).
+   */
+  async cancel<R extends CallRecord>(store: CallKind<R>, record: R, load: () => Promise<R>): Promise<R> {
+    if (!record.background) throw AppError.badRequest(`Cannot cancel a synchronous ${store.noun}.`);
+    const key: CallKey = { userId: record.userId, responseId: record.responseId };
+    const after = record.status === 'cancelled' ? record : ((await this.stop(store, key)) ?? (await load()));
+    if (after.status !== 'cancelled') throw AppError.badRequest(`Cannot cancel a ${after.status} ${store.noun}.`);
+    return after;
+  }
+}

@@ -1,0 +1,99 @@
+import { Injectable } from '@nestjs/common';
+import { ACTIVE_STATUSES, callerFields, type ChatCompletionRecord, keyOf, newCallRecord } from '../domain/call';
+import type { Caller } from '../domain/caller';
+import { toChatCompletion, toStoredMessages } from '../domain/chat-view';
+import { AppError } from '../domain/errors';
+import { newChatCompletionId } from '../domain/ids';
+import type { JsonObject } from '../domain/json';
+import { type ItemList, type ListQuery, listOf, pageOf } from '../domain/list';
+import type { CallAnswer, RequestContext, Validated } from '../domain/request-context';
+import { type CreateChatBody, createChatRequest } from '../domain/requests/chat.request';
+import { ChatCalls } from './call-kinds';
+import { CallLifecycle } from './call-lifecycle.service';
+import { CallStreamService, type StreamFormat } from './call-stream.service';
+
+/** Chat chunks on the wire: `data:` lines only, ending with `data: [DONE]`. */
+const CHAT_STREAM: StreamFormat<ChatCompletionRecord> = {
+  frame: (data) => `data: ${data}\n\n`,
+  replay: () => [],
+};
+
+export interface ChatListFilters {
+  model?: string;
+  metadata?: Record<string, string>;
+}
+
+/** Chat completions as queued jobs, and the stored-completions API. */
+@Injectable()
+export class ChatCompletionsService {
+  constructor(
+    private readonly kind: ChatCalls,
+    private readonly calls: CallLifecycle,
+    private readonly streams: CallStreamService,
+  ) {}
+
+  async create(caller: Caller, body: Validated<CreateChatBody>, ctx: RequestContext, clientGone: AbortSignal): Promise<CallAnswer> {
+    const req = createChatRequest(body.value);
+    const responseId = newChatCompletionId();
+    const record = await this.calls.accept(
+      this.kind,
+      caller,
+      responseId,
+      () => this.kind.repo.insert(newCallRecord({ ...callerFields(caller, ctx), responseId, request: body.raw, ...req })),
+      () => [],
+    );
+    if (req.stream) return { frames: this.frames(record, clientGone) };
+    if (req.background) return { body: toChatCompletion(record) };
+    const done = await this.calls.awaitResult(this.kind, keyOf(record), clientGone);
+    return done ? { body: toChatCompletion(done) } : null;
+  }
+
+  async retrieve(caller: Caller, id: string): Promise<JsonObject> {
+    return toChatCompletion(await this.stored(caller, id));
+  }
+
+  async update(caller: Caller, id: string, metadata: Record<string, string> | null): Promise<JsonObject> {
+    await this.stored(caller, id);
+    const updated = await this.kind.repo.update({ userId: caller.userId, responseId: id }, { metadata });
+    if (!updated) throw this.kind.notFound(id);
+    return toChatCompletion(updated);
+  }
+
+  async delete(caller: Caller, id: string): Promise<JsonObject> {
+    const record = await this.stored(caller, id);
+    if (ACTIVE_STATUSES.includes(record.status)) await this.calls.stop(this.kind, keyOf(record));
+    if (!(await this.kind.repo.delete(keyOf(record)))) throw this.kind.notFound(id);
+    return { object: 'chat.completion.deleted', id, deleted: true };
+  }
+
+  async cancel(caller: Caller, id: string): Promise<JsonObject> {
+    const record = await this.stored(caller, id);
+    return toChatCompletion(await this.calls.cancel(this.kind, record, () => this.stored(caller, id)));
+  }
+
+  async list(caller: Caller, query: ListQuery, filters: ChatListFilters): Promise<ItemList> {
+    const page = await this.kind.repo.listStored({ userId: caller.userId, ...query, ...filters });
+    if (!page) throw AppError.badRequest(`No stored chat completion with id '${query.after}' to list after.`, 'after');
+    return listOf(page.records.map(toChatCompletion), page.hasMore);
+  }
+
+  async messages(caller: Caller, id: string, query: ListQuery): Promise<ItemList> {
+    return pageOf(toStoredMessages(await this.stored(caller, id)), query, `message in chat completion '${id}'`);
+  }
+
+  /** Streams the chunks live; closing a synchronous stream cancels the call. */
+  private async *frames(record: ChatCompletionRecord, clientGone: AbortSignal) {
+    try {
+      yield* this.streams.frames(this.kind, CHAT_STREAM, record, -1, clientGone, { cancelOnDisconnect: !record.background });
+    } finally {
+      if (!record.store) await this.kind.repo.delete(keyOf(record));
+    }
+  }
+
+  /** Owner-scoped and stored only: anything else answers 404. */
+  private async stored(caller: Caller, id: string): Promise<ChatCompletionRecord> {
+    const record = await this.kind.repo.find({ userId: caller.userId, responseId: id });
+    if (!record || !record.store) throw this.kind.notFound(id);
+    return record;
+  }
+}

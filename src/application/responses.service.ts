@@ -1,0 +1,111 @@
+import { Injectable } from '@nestjs/common';
+import { ACTIVE_STATUSES, callerFields, keyOf, newCallRecord, type ResponseRecord, TERMINAL_STATUSES } from '../domain/call';
+import type { Caller } from '../domain/caller';
+import { AppError } from '../domain/errors';
+import { newResponseId } from '../domain/ids';
+import { toInputItems } from '../domain/input-items';
+import type { JsonObject } from '../domain/json';
+import { type ItemList, type ListQuery, pageOf } from '../domain/list';
+import type { CallAnswer, RequestContext, Validated } from '../domain/request-context';
+import { type CreateResponseBody, createResponseRequest } from '../domain/requests/responses.request';
+import { acceptedEvents, eventType, replayEvents, withSequence } from '../domain/response-events';
+import { toResponseObject } from '../domain/response-view';
+import { ResponseCalls } from './call-kinds';
+import { CallLifecycle } from './call-lifecycle.service';
+import { CallStreamService, type StreamFormat } from './call-stream.service';
+
+/** Responses events on the wire: `event:` and `data:` lines, our sequence number inside. */
+const RESPONSE_STREAM: StreamFormat<ResponseRecord> = {
+  frame: (data, seq) => `event: ${eventType(data)}\ndata: ${withSequence(data, seq)}\n\n`,
+  replay: replayEvents,
+};
+
+/** The Responses API: create, retrieve, stream, cancel, delete, input items. */
+@Injectable()
+export class ResponsesService {
+  constructor(
+    private readonly kind: ResponseCalls,
+    private readonly calls: CallLifecycle,
+    private readonly streams: CallStreamService,
+  ) {}
+
+  /**
+   * Writes the record, logs its first events (streamed or background), then enqueues its id. Background calls answer
+   * at once; synchronous ones wait for the job (a client that goes away cancels it); streamed ones answer frames.
+   */
+  async create(
+    caller: Caller,
+    body: Validated<CreateResponseBody>,
+    ctx: RequestContext,
+    clientGone: AbortSignal,
+  ): Promise<CallAnswer> {
+    const req = createResponseRequest(body.value);
+    const responseId = newResponseId();
+    const record = await this.calls.accept(
+      this.kind,
+      caller,
+      responseId,
+      () =>
+        this.kind.repo.insert({
+          ...newCallRecord({ ...callerFields(caller, ctx), responseId, request: body.raw, ...req }),
+          inputItems: toInputItems(req.input),
+          output: [],
+          usage: null,
+          incompleteDetails: null,
+        }),
+      (r) => (this.kind.logsEvents(r) ? acceptedEvents(r) : []),
+    );
+    if (req.stream) return { frames: this.frames(record, -1, clientGone, true) };
+    if (req.background) return { body: toResponseObject(record) };
+    const done = await this.calls.awaitResult(this.kind, keyOf(record), clientGone);
+    return done ? { body: toResponseObject(done) } : null;
+  }
+
+  /** A stored background response's events after `afterSeq`, then live until it ends. */
+  async stream(caller: Caller, responseId: string, afterSeq: number, clientGone: AbortSignal): Promise<CallAnswer> {
+    const record = await this.visible(caller, responseId);
+    if (!record.background) {
+      const message = 'This response cannot be streamed because it was not created with background=true.';
+      throw AppError.badRequest(message, 'stream');
+    }
+    return { frames: this.frames(record, afterSeq, clientGone, false) };
+  }
+
+  async retrieve(caller: Caller, responseId: string): Promise<JsonObject> {
+    return toResponseObject(await this.visible(caller, responseId));
+  }
+
+  async cancel(caller: Caller, responseId: string): Promise<JsonObject> {
+    const record = await this.visible(caller, responseId);
+    return toResponseObject(await this.calls.cancel(this.kind, record, () => this.visible(caller, responseId)));
+  }
+
+  async delete(caller: Caller, responseId: string): Promise<JsonObject> {
+    const record = await this.visible(caller, responseId);
+    const key = keyOf(record);
+    if (ACTIVE_STATUSES.includes(record.status)) await this.calls.stop(this.kind, key);
+    if (!(await this.kind.repo.delete(key))) throw this.kind.notFound(responseId);
+    return { id: responseId, object: 'response', deleted: true };
+  }
+
+  async listInputItems(caller: Caller, responseId: string, query: ListQuery): Promise<ItemList> {
+    return pageOf((await this.visible(caller, responseId)).inputItems, query, `input item in response '${responseId}'`);
+  }
+
+  /** Closing a synchronous stream cancels the call; closing a background one changes nothing. */
+  private async *frames(record: ResponseRecord, afterSeq: number, clientGone: AbortSignal, fromCreate: boolean) {
+    const opts = { cancelOnDisconnect: fromCreate && !record.background };
+    try {
+      yield* this.streams.frames(this.kind, RESPONSE_STREAM, record, afterSeq, clientGone, opts);
+    } finally {
+      if (!record.store) await this.kind.repo.delete(keyOf(record));
+    }
+  }
+
+  /** Owner-scoped read: another user's id, an unknown id and a finished non-stored one all answer 404. */
+  private async visible(caller: Caller, responseId: string): Promise<ResponseRecord> {
+    const record = await this.kind.repo.find({ userId: caller.userId, responseId });
+    if (!record || (!record.store && TERMINAL_STATUSES.includes(record.status))) throw this.kind.notFound(responseId);
+    return record;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Operators' key management: `npm run keys -- <command>`, with MONGODB_URI (and REDIS_URL, so
+ * running api replicas drop a changed key from their caches at once).
+ *
+ *   create --user <userId> [--name <name>] [--tier regular|vip|premium] [--rpm N] [--concurrency N]
+ *   list [--user <userId>]
+ *   update <keyId> [--name <name>] [--tier ...] [--rpm N|default] [--concurrency N|default] [--enable|--disable]
+ *   revoke <keyId>
+ */
+import 'reflect-metadata';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { KeyAdminService } from '../application/key-admin.service';
+import { type AppConfig, ConfigError, loadConfig } from '../config/app-config';
+import { AppError } from '../domain/errors';
+import { createKeySchema, updateKeySchema } from '../domain/requests/keys.request';
+import { parseRequest } from '../domain/requests/parse';
+import { createLogger } from '../infra/logger';
+import { RedisBus } from '../infra/redis-bus.service';
+import { RedisConnections } from '../infra/redis-connections';
+import { APP_CONFIG, LOGGER } from '../infra/tokens';
+import { ApiKeysRepository } from '../persistence/api-keys.repository';
+import { PersistenceModule } from '../persistence/persistence.module';
+
+@Module({})
+class KeysToolModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const logger = createLogger('warn', 'keys-cli');
+    return {
+      module: KeysToolModule,
+      imports: [PersistenceModule.forRoot(config)],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: LOGGER, useValue: logger },
+        RedisConnections,
+        RedisBus,
+        {
+          provide: KeyAdminService,
+          inject: [ApiKeysRepository, RedisBus],
+          useFactory: (repo: ApiKeysRepository, bus: RedisBus) => new KeyAdminService(repo, config.redisUrl ? bus : null),
+        },
+      ],
+    };
+  }
+}
+
+function parseArgs(argv: string[]): { command: string; positional: string[]; flags: Record<string, string | true> } {
+  const [command = 'help', ...rest] = argv;
+  const positional: string[] = [];
+  const flags: Record<string, string | true> = {};
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i];
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+    } else if (arg === '--enable' || arg === '--disable') {
+      flags[arg.slice(2)] = true;
+    } else {
+      const value = rest[i + 1];
+      if (value === undefined || value.startsWith('--')) throw new Error(`${arg} needs a value`);
+      flags[arg.slice(2)] = value;
+      i++;
+    }
+  }
+  return { command, positional, flags };
+}
+
+/** The flags as the admin API's body, validated by the same schema. */
+function bodyOf(flags: Record<string, string | true>): Record<string, unknown> {
+  const num = (v: string | true | undefined) => (v === undefined ? undefined : v === 'default' ? null : Number(v));
+  const body: Record<string, unknown> = {
+    user_id: flags.user,
+    name: flags.name,
+    tier: flags.tier,
+    rpm: num(flags.rpm),
+    concurrency: num(flags.concurrency),
+    enabled: flags.enable ? true : flags.disable ? false : undefined,
+  };
+  return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
+}
+
+const USAGE = `usage: npm run keys -- create --user <userId> [--name N] [--tier regular|vip|premium] [--rpm N] [--concurrency N]
+       npm run keys -- list [--user <userId>]
+       npm run keys -- update <keyId> [--name N] [--tier T] [--rpm N|default] [--concurrency N|default] [--enable|--disable]
+       npm run keys -- revoke <keyId>`;
+
+async function main(): Promise<number> {
+  const { command, positional, flags } = parseArgs(process.argv.slice(2));
+  if (!['create', 'list', 'update', 'revoke'].includes(command)) {
+    process.stdout.write(`${USAGE}\n`);
+    return command === 'help' ? 0 : 2;
+  }
+  const config = loadConfig(process.env, 'tool');
+  const app = await NestFactory.createApplicationContext(KeysToolModule.forRoot(config), { logger: false });
+  try {
+    const keys = app.get(KeyAdminService);
+    let out: unknown;
+    if (command === 'create') {
+      const created = await keys.create(parseRequest(createKeySchema, bodyOf(flags)));
+      out = created;
+      process.stderr.write('Store the secret now: it is not shown again.\n');
+    } else if (command === 'list') {
+      out = await keys.list(typeof flags.user === 'string' ? flags.user : undefined);
+    } else if (command === 'update') {
+      out = await keys.update(positional[0] ?? '', parseRequest(updateKeySchema, bodyOf(flags)));
+    } else {
+      out = await keys.revoke(positional[0] ?? '');
+    }
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return 0;
+  } finally {
+    await app.close();
+  }
+}
+
+main()
+  .then((code) => process.exit(code))
+  .catch((err: unknown) => {
+    const message = err instanceof ConfigError || err instanceof Error ? err.message : String(err);
+    process.stderr.write(`keys: ${message}\n`);
+    process.exit(err instanceof AppError && !['internal', 'unavailable', 'timeout'].includes(err.kind) ? 2 : 1);
+  });

@@ -1,0 +1,147 @@
+/**
+ * A stored model call, the record both responses and chat completions share. The first group of
+ * fields mirrors OhMyGPT's stored-completion document; the rest is our job state.
+ */
+export type CallStatus = 'queued' | 'in_progress' | 'completed' | 'failed' | 'cancelled' | 'incomplete';
+export const TERMINAL_STATUSES: readonly CallStatus[] = ['completed', 'failed', 'cancelled', 'incomplete'];
+export const ACTIVE_STATUSES: readonly CallStatus[] = ['queued', 'in_progress'];
+
+export interface CallErrorInfo {
+  code: string;
+  message: string;
+}
+
+export interface CommonData {
+  requestRawData: Record<string, unknown>;
+  responseRawData: Record<string, unknown> | null;
+  openAIStoredBody: Record<string, unknown> | null;
+  userAgent: string | null;
+  reqIp: string | null;
+  usage: { input_text: number; output_text: number };
+  costCoins: number;
+}
+
+export interface CallRecord {
+  // OhMyGPT's stored-call fields
+  userId: string;
+  omgUrId: string;
+  reqBodyHash: string;
+  createdAt: Date;
+  updatedAt: Date;
+  /** The public id: `resp_...` or `chatcmpl-...`. */
+  responseId: string;
+  commonData: CommonData;
+  metadata: Record<string, string> | null;
+  // our own
+  /** The API key that created the call (for its rate-limit slot and per-key accounting). */
+  keyId: string;
+  status: CallStatus;
+  model: string;
+  background: boolean;
+  store: boolean;
+  error: CallErrorInfo | null;
+  /** HTTP status to answer a synchronous caller with when the call failed. */
+  errorStatus: number | null;
+  /** When the current (latest) attempt started. */
+  startedAt: Date | null;
+  completedAt: Date | null;
+  cancelledAt: Date | null;
+  /** Upstream calls made, retries included. */
+  upstreamCalls: number;
+  /** UTC day of creation (YYYY-MM-DD), for usage sums by day. */
+  day: string;
+  /**
+   * Set when the call was deleted (or, with store: false, once answered): the record stays as a
+   * tombstone, its content removed, so usage and cost still add up; no read ever returns it.
+   */
+  deletedAt: Date | null;
+}
+
+/** Owner and id: the owner is part of every filter, so no read can cross users. */
+export interface CallKey {
+  userId: string;
+  responseId: string;
+}
+
+export type NewCall<R extends CallRecord> = Omit<R, 'createdAt' | 'updatedAt'>;
+
+/** A `$set`: top-level fields, or dotted paths into commonData. */
+export type CallChanges<R extends CallRecord> = Partial<Omit<R, 'userId' | 'responseId' | 'createdAt' | 'updatedAt'>> & {
+  [path: `commonData.${string}`]: unknown;
+};
+
+export const keyOf = (r: CallRecord): CallKey => ({ userId: r.userId, responseId: r.responseId });
+
+/** What a new call record needs beyond the request context; the rest starts empty. */
+export interface NewCallFields {
+  userId: string;
+  keyId: string;
+  responseId: string;
+  requestId: string;
+  reqBodyHash: string;
+  userAgent: string | null;
+  reqIp: string | null;
+  request: Record<string, unknown>;
+  model: string;
+  metadata: Record<string, string> | null;
+  background: boolean;
+  store: boolean;
+}
+
+/** The fields a call takes from who made it and from its HTTP request. */
+export function callerFields(
+  caller: { userId: string; keyId: string },
+  ctx: { requestId: string; reqBodyHash: string; userAgent: string | null; reqIp: string | null },
+): Pick<NewCallFields, 'userId' | 'keyId' | 'requestId' | 'reqBodyHash' | 'userAgent' | 'reqIp'> {
+  return { userId: caller.userId, keyId: caller.keyId, requestId: ctx.requestId, reqBodyHash: ctx.reqBodyHash, userAgent: ctx.userAgent, reqIp: ctx.reqIp };
+}
+
+/** The shared part of a freshly accepted call, in OhMyGPT's record shape, status `queued`. */
+export function newCallRecord(f: NewCallFields & Record<string, unknown>): NewCall<CallRecord> {
+  return {
+    userId: f.userId,
+    keyId: f.keyId,
+    responseId: f.responseId,
+    omgUrId: f.requestId,
+    reqBodyHash: f.reqBodyHash,
+    commonData: {
+      requestRawData: f.request,
+      responseRawData: null,
+      openAIStoredBody: null,
+      userAgent: f.userAgent,
+      reqIp: f.reqIp,
+      usage: { input_text: 0, output_text: 0 },
+      costCoins: 0,
+    },
+    metadata: f.metadata,
+    status: 'queued',
+    model: f.model,
+    background: f.background,
+    store: f.store,
+    error: null,
+    errorStatus: null,
+    startedAt: null,
+    completedAt: null,
+    cancelledAt: null,
+    upstreamCalls: 0,
+    day: new Date().toISOString().slice(0, 10),
+    deletedAt: null,
+  };
+}
+
+/** A stored Responses API call: the shared record plus what a Response has of its own. */
+export interface ResponseRecord extends CallRecord {
+  inputItems: Record<string, unknown>[];
+  output: Record<string, unknown>[];
+  usage: Record<string, unknown> | null;
+  incompleteDetails: Record<string, unknown> | null;
+}
+
+/**
+ * A stored chat completion. The request's messages are in commonData.requestRawData, the upstream's answer in
+ * commonData.responseRawData, and the ChatCompletion we serve (with our id) in commonData.openAIStoredBody once done.
+ */
+export type ChatCompletionRecord = CallRecord;
+
+/** A record with its storage id, for OhMyGPT's item shape (`_id`). */
+export type RecordWithId<R extends CallRecord = CallRecord> = R & { _id: string };

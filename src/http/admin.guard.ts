@@ -1,0 +1,27 @@
+import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import type { Request } from 'express';
+import { timingSafeEqual } from 'node:crypto';
+import type { AppConfig } from '../config/app-config';
+import { hashKey } from '../domain/api-key';
+import { AppError } from '../domain/errors';
+import { APP_CONFIG } from '../infra/tokens';
+
+/** The admin API answers only to `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. */
+@Injectable()
+export class AdminGuard implements CanActivate {
+  private readonly expected: Buffer | null;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.expected = config.adminToken ? Buffer.from(hashKey(config.adminToken), 'hex') : null;
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    if (!this.expected) throw new AppError('forbidden', 'The admin API is disabled: set ADMIN_TOKEN to enable it.');
+    const header = context.switchToHttp().getRequest<Request>().headers.authorization ?? '';
+    const token = /^Bearer\s+(\S{1,512})\s*$/i.exec(header)?.[1];
+    if (!token || !timingSafeEqual(Buffer.from(hashKey(token), 'hex'), this.expected)) {
+      throw AppError.unauthorized('A valid admin token is required.', 'invalid_admin_token');
+    }
+    return true;
+  }
+}

@@ -1,0 +1,28 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Server } from 'node:http';
+import type { AppConfig } from '../config/app-config';
+import { answerClientError } from './client-error';
+import { inflight } from './inflight';
+import { requestIdMiddleware } from './request-context';
+
+/** Everything the api's HTTP server needs before routing: request ids, draining, body parsers, query parsing. */
+export function configureHttp(app: NestExpressApplication, config: AppConfig): void {
+  app.use(inflight.middleware);
+  app.use(requestIdMiddleware);
+  app.useBodyParser('json', { limit: config.bodyLimitBytes });
+  app.useBodyParser('urlencoded', { limit: config.bodyLimitBytes, extended: true });
+  app.set('query parser', 'extended'); // metadata[key]=value and include[]=... as the SDKs send them
+  app.set('trust proxy', config.trustProxy);
+  app.disable('x-powered-by');
+  (app.getHttpServer() as Server).on('clientError', answerClientError);
+}
+
+/** SIGTERM: stop accepting connections and let open requests and streams finish within the grace period. */
+export function drainHttp(app: NestExpressApplication, graceMs: number): Promise<void> {
+  const server = app.getHttpServer() as Server;
+  server.close();
+  server.closeIdleConnections();
+  return inflight.drain(graceMs);
+}
+
+export const openRequests = (): number => inflight.openRequests;

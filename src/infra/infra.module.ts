@@ -1,0 +1,34 @@
+import { BullModule } from '@nestjs/bullmq';
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config';
+import { EventLog } from './event-log.service';
+import { JobProducer } from './job-producer.service';
+import { QueueName } from './jobs';
+import type { Logger } from './logger';
+import { RateLimiter } from './rate-limiter.service';
+import { RedisBus } from './redis-bus.service';
+import { bullmqConnection, RedisConnections } from './redis-connections';
+import { APP_CONFIG, LOGGER } from './tokens';
+
+const SHARED = [RedisConnections, RedisBus, EventLog, RateLimiter, JobProducer];
+
+/** Infrastructure both roles share: config, logger, Redis connections, the bus, event log, limits and queues. */
+@Global()
+@Module({})
+export class InfraModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    const values = [
+      { provide: APP_CONFIG, useValue: config },
+      { provide: LOGGER, useValue: logger },
+    ];
+    return {
+      module: InfraModule,
+      imports: [
+        BullModule.forRoot({ prefix: config.queuePrefix, connection: bullmqConnection(config, 'queue') }),
+        BullModule.registerQueue(...Object.values(QueueName).map((name) => ({ name }))),
+      ],
+      providers: [...values, ...SHARED],
+      exports: [APP_CONFIG, LOGGER, ...SHARED],
+    };
+  }
+}

@@ -1,0 +1,127 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { DelayedError, type Job, Worker } from 'bullmq';
+import type { AppConfig } from '../config/app-config';
+import { UPSTREAM_BACKOFF } from '../infra/job-producer.service';
+import { BusChannel, QueueName, type RunCallPayload } from '../infra/jobs';
+import type { Logger } from '../infra/logger';
+import { StoreUnavailableError } from '../infra/outage';
+import { RedisBus } from '../infra/redis-bus.service';
+import { bullmqConnection } from '../infra/redis-connections';
+import { APP_CONFIG, LOGGER } from '../infra/tokens';
+import { backoffDelay } from '../worker/backoff';
+import { CallJobProcessor } from './call-job.processor';
+
+/**
+ * Owns the BullMQ worker of this process. It is created here rather than by decorators so its
+ * options are explicit: the processor declares three parameters (BullMQ passes the AbortSignal
+ * only then), the backoff honours Retry-After, and cancel messages reach `worker.cancelJob`.
+ */
+@Injectable()
+export class JobWorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private workers: Worker<RunCallPayload>[] = [];
+  private unsubscribe?: () => void;
+  /** Aborted when the shutdown grace period is over: running jobs are handed back. */
+  private readonly shutdown = new AbortController();
+  private drained?: Promise<void>;
+  private readonly log: Logger;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) logger: Logger,
+    private readonly bus: RedisBus,
+    private readonly processor: CallJobProcessor,
+  ) {
+    this.log = logger.child({ ctx: 'JobWorker' });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    // Subscribe before taking jobs, so no cancel for a job held here can be missed.
+    this.unsubscribe = await this.bus.subscribe(BusChannel.Cancel, (jobId) => {
+      for (const worker of this.workers) {
+        if (worker.cancelJob(jobId, 'cancelled by the client')) this.log.info({ jobId }, 'aborting running job on cancel');
+      }
+    });
+    this.workers = Object.values(QueueName).map((queue) => this.createWorker(queue));
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    this.log.info({ concurrency: this.config.workerConcurrency, queues: Object.values(QueueName) }, 'worker ready');
+  }
+
+  private createWorker(queue: QueueName): Worker<RunCallPayload> {
+    const worker = new Worker<RunCallPayload>(
+      queue,
+      // Three parameters: BullMQ hands the processor an AbortSignal only when it declares them.
+      (job: Job<RunCallPayload>, token?: string, signal?: AbortSignal) => this.run(job, token, signal),
+      {
+        connection: { ...bullmqConnection(this.config, 'worker'), connectionName: `worker-${queue}` },
+        prefix: this.config.queuePrefix,
+        concurrency: this.config.workerConcurrency,
+        // A crashed worker's jobs come back once their lock lapses and a stall check runs:
+        // within lockDuration + stalledInterval. A job that stalls more than maxStalledCount
+        // times is failed (and recorded as failed).
+        lockDuration: this.config.workerLockMs,
+        stalledInterval: this.config.workerStalledIntervalMs,
+        maxStalledCount: this.config.workerMaxStalled,
+        settings: {
+          backoffStrategy: (attemptsMade: number, type?: string, err?: Error) =>
+            type === UPSTREAM_BACKOFF ? backoffDelay(attemptsMade, err, this.config.retryBaseMs) : 1000,
+        },
+      },
+    );
+    worker.on('failed', (job, err) => {
+      if (!job || err instanceof DelayedError || err.name === 'DelayedError') return;
+      const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+      if (!final) return;
+      this.processor.onFinalFailure(job, err).catch((e) => this.log.error({ err: e, jobId: job.id }, 'could not record final failure'));
+    });
+    worker.on('error', (err) => this.log.warn({ err: err.message, queue }, 'worker error'));
+    return worker;
+  }
+
+  /**
+   * Runs a job; hands it back to the queue, without spending an attempt, when MongoDB is away or
+   * when shutdown's grace period ended while it ran (another worker, or this one after a
+   * restart, takes it up again).
+   */
+  private async run(job: Job<RunCallPayload>, token: string | undefined, signal: AbortSignal | undefined) {
+    const jobSignal = signal ?? new AbortController().signal;
+    const handBack = async (delayMs: number, why: string) => {
+      this.log.info({ jobId: job.id, why }, 'handing the job back to the queue');
+      await job.moveToDelayed(Date.now() + delayMs, token);
+      throw new DelayedError();
+    };
+    try {
+      const outcome = await this.processor.process(job, AbortSignal.any([jobSignal, this.shutdown.signal]));
+      if (outcome === 'cancelled' && this.shutdown.signal.aborted && !jobSignal.aborted) await handBack(0, 'shutdown');
+      return outcome;
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) await handBack(2000, err.message);
+      throw err;
+    }
+  }
+
+  /**
+   * SIGTERM: take no new jobs, let running ones finish for WORKER_SHUTDOWN_GRACE_MS, then abort
+   * their upstream calls and hand them back, and close.
+   */
+  drain(): Promise<void> {
+    this.drained ??= (async () => {
+      this.unsubscribe?.();
+      const closing = Promise.all(this.workers.map((w) => w.close()));
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.config.workerShutdownGraceMs)));
+      const timedOut = await Promise.race([closing.then(() => false), graceOver]);
+      clearTimeout(timer);
+      if (timedOut) {
+        this.log.warn({ graceMs: this.config.workerShutdownGraceMs }, 'grace period over: handing running jobs back');
+        this.shutdown.abort();
+      }
+      await closing;
+      this.log.info('worker drained');
+    })();
+    return this.drained;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.drain();
+  }
+}

@@ -1,0 +1,34 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import type { AppConfig } from '../config/app-config';
+import { ApiExceptionFilter } from '../http/api-exception.filter';
+import { InfraModule } from '../infra/infra.module';
+import type { Logger } from '../infra/logger';
+import { PersistenceModule } from '../persistence/persistence.module';
+import { ChatModule } from './chat.module';
+import { HealthModule } from './health.module';
+import { KeysModule } from './keys.module';
+import { OhMyGptModule } from './ohmygpt.module';
+import { ResponsesModule } from './responses.module';
+import { UsageModule } from './usage.module';
+
+/** The HTTP role: validates, authenticates, writes records, enqueues. Never consumes jobs, never calls upstreams. */
+@Module({})
+export class ApiModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [
+        InfraModule.forRoot(config, logger),
+        PersistenceModule.forRoot(config),
+        KeysModule,
+        ResponsesModule,
+        ChatModule,
+        OhMyGptModule,
+        UsageModule,
+        HealthModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
+    };
+  }
+}

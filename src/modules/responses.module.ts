@@ -1,0 +1,7 @@
+import { Module } from '@nestjs/common';
+import { ResponsesService } from '../application/responses.service';
+import { ResponsesController } from '../http/responses.controller';
+import { CallsModule } from './calls.module';
+
+@Module({ imports: [CallsModule], controllers: [ResponsesController], providers: [ResponsesService] })
+export class ResponsesModule {}

@@ -1,0 +1,25 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config';
+import { InfraModule } from '../infra/infra.module';
+import type { Logger } from '../infra/logger';
+import { CallJobProcessor } from '../jobs/call-job.processor';
+import { JobWorkerService } from '../jobs/job-worker.service';
+import { PersistenceModule } from '../persistence/persistence.module';
+import { CallRunner } from '../worker/call-runner.service';
+import { ChatProtocol } from '../worker/protocols/chat-protocol';
+import { ResponseProtocol } from '../worker/protocols/response-protocol';
+import { RecoverySweep } from '../worker/recovery-sweep.service';
+import { UpstreamClient } from '../worker/upstream.client';
+import { CallKindsModule } from './call-kinds.module';
+
+/** The worker role: no HTTP port; takes jobs and calls the upstream. Only it loads processors and protocols. */
+@Module({})
+export class WorkerModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [InfraModule.forRoot(config, logger), PersistenceModule.forRoot(config), CallKindsModule],
+      providers: [UpstreamClient, ResponseProtocol, ChatProtocol, CallRunner, CallJobProcessor, JobWorkerService, RecoverySweep],
+    };
+  }
+}

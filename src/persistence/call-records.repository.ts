@@ -1,0 +1,145 @@
+import type { Model, Types } from 'mongoose';
+import type { UsageRow } from '../domain/usage';
+import { ACTIVE_STATUSES, type CallChanges, type CallKey, type CallRecord, type CallStatus, type NewCall } from '../domain/call';
+
+/** A record as the repository hands it out: a plain object; `_id` only where a cursor needs it. */
+type WithId<R> = R & { _id?: Types.ObjectId };
+
+/** The operations on one kind of call's records, as the services see them (methods only, so kinds compose). */
+export interface CallRecordStore<R extends CallRecord> {
+  insert(record: NewCall<R>): Promise<R>;
+  find(key: CallKey): Promise<R | null>;
+  transition(key: CallKey, from: readonly CallStatus[], changes: CallChanges<R>): Promise<R | null>;
+  claim(key: CallKey): Promise<R | null>;
+  update(key: CallKey, changes: CallChanges<R>): Promise<R | null>;
+  findStaleActive(before: Date, limit: number): Promise<R[]>;
+  delete(key: CallKey): Promise<boolean>;
+}
+
+/**
+ * Storage of one kind of call. Mongoose stays in here; services get plain objects. There is no
+ * method that takes an id without its owner.
+ */
+export abstract class CallRecordsRepository<R extends CallRecord> implements CallRecordStore<R> {
+  /** @param contentFields this kind's own content fields and their empty values, removed on delete. */
+  protected constructor(protected readonly model: Model<R>, private readonly contentFields: Record<string, unknown> = {}) {}
+
+  async insert(record: NewCall<R>): Promise<R> {
+    const created = await new this.model(record).save();
+    return strip(created.toObject() as WithId<R>);
+  }
+
+  async find(key: CallKey): Promise<R | null> {
+    const doc = await this.model.findOne(ownerFilter(key)).lean<WithId<R>>().exec();
+    return doc ? strip(doc) : null;
+  }
+
+  /**
+   * The only way a status changes: one conditional update from an expected status. Null when
+   * the record was not in one (cancelled meanwhile, finished, or deleted), so a terminal state
+   * is never overwritten and a late result is never written.
+   */
+  async transition(key: CallKey, from: readonly CallStatus[], changes: CallChanges<R>): Promise<R | null> {
+    const doc = await this.model
+      .findOneAndUpdate({ ...ownerFilter(key), status: { $in: [...from] } }, { $set: changes }, { returnDocument: 'after' })
+      .lean<WithId<R>>()
+      .exec();
+    return doc ? strip(doc) : null;
+  }
+
+  /**
+   * The worker's claim, in one round trip: a queued or in-progress call becomes in_progress and
+   * its upstream call is counted. Returns the record as it was before (so the caller knows
+   * whether it was queued), or null when it is finished, cancelled or gone.
+   */
+  async claim(key: CallKey): Promise<R | null> {
+    const doc = await this.model
+      .findOneAndUpdate(
+        { ...ownerFilter(key), status: { $in: [...ACTIVE_STATUSES] } },
+        { $set: { status: 'in_progress', startedAt: new Date() }, $inc: { upstreamCalls: 1 } },
+        { returnDocument: 'before' },
+      )
+      .lean<WithId<R>>()
+      .exec();
+    return doc ? strip(doc) : null;
+  }
+
+  /** Changes fields other than the status (e.g. metadata), whatever the status. */
+  async update(key: CallKey, changes: CallChanges<R>): Promise<R | null> {
+    const doc = await this.model.findOneAndUpdate(ownerFilter(key), { $set: changes }, { returnDocument: 'after' }).lean<WithId<R>>().exec();
+    return doc ? strip(doc) : null;
+  }
+
+  /**
+   * SYSTEM USE ONLY (the recovery sweep; no HTTP route reaches it): queued or in-progress calls
+   * of any owner not updated since `before`, oldest first.
+   */
+  async findStaleActive(before: Date, limit: number): Promise<R[]> {
+    const docs = await this.model
+      .find({ status: { $in: [...ACTIVE_STATUSES] }, deletedAt: null, updatedAt: { $lt: before } })
+      .sort({ updatedAt: 1 })
+      .limit(limit)
+      .lean<WithId<R>[]>()
+      .exec();
+    return docs.map(strip);
+  }
+
+  /**
+   * Deletes a call as far as anyone can see: its content (request, answer, metadata) is removed
+   * and it becomes a tombstone that keeps model, status, usage and cost for accounting.
+   */
+  async delete(key: CallKey): Promise<boolean> {
+    const res = await this.model
+      .updateOne(ownerFilter(key), {
+        $set: {
+          deletedAt: new Date(),
+          metadata: null,
+          'commonData.requestRawData': {},
+          'commonData.responseRawData': null,
+          'commonData.openAIStoredBody': null,
+          ...this.contentFields,
+        },
+      })
+      .exec();
+    return res.modifiedCount > 0;
+  }
+
+  /**
+   * Finished calls (completed or incomplete) by day and model, tombstones included. Summed here
+   * over an indexed, projected cursor rather than with $group: FerretDB's $group accumulators
+   * give wrong sums (measured), and this is exact on both servers.
+   */
+  async usageByDay(userId: string, fromDay: string, toDay: string): Promise<UsageRow[]> {
+    if (!userId) throw new Error('userId is required in every filter');
+    const rows = new Map<string, UsageRow>();
+    const cursor = this.model
+      .find(
+        { userId, day: { $gte: fromDay, $lte: toDay }, status: { $in: ['completed', 'incomplete'] } },
+        { _id: 0, day: 1, model: 1, 'commonData.usage': 1, 'commonData.costCoins': 1 },
+      )
+      .lean<Pick<CallRecord, 'day' | 'model' | 'commonData'>>()
+      .cursor();
+    for await (const r of cursor) {
+      const key = `${r.day}\u0000${r.model}`;
+      const row = rows.get(key) ?? { day: r.day, model: r.model, requests: 0, inputTokens: 0, outputTokens: 0, costCoins: 0 };
+      row.requests += 1;
+      row.inputTokens += r.commonData?.usage?.input_text ?? 0;
+      row.outputTokens += r.commonData?.usage?.output_text ?? 0;
+      row.costCoins += r.commonData?.costCoins ?? 0;
+      rows.set(key, row);
+    }
+    return [...rows.values()];
+  }
+}
+
+/** Owner and id, and never a tombstone: every read and write goes through this filter. */
+export function ownerFilter(key: CallKey): { userId: string; responseId: string; deletedAt: null } {
+  if (!key.userId) throw new Error('userId is required in every filter');
+  return { userId: key.userId, responseId: key.responseId, deletedAt: null };
+}
+
+function strip<R>(doc: WithId<R>): R {
+  const { _id, ...rest } = doc;
+  void _id;
+  return rest as R;
+}

@@ -1,0 +1,40 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
+import type { AppConfig } from '../config/app-config';
+import { API_KEY_MODEL, ApiKeySchema } from './api-key.schema';
+import { ApiKeysRepository } from './api-keys.repository';
+import { CHAT_COMPLETION_MODEL, ChatCompletionSchema } from './chat-completion.schema';
+import { ChatCompletionsRepository } from './chat-completions.repository';
+import { RESPONSE_MODEL, ResponseSchema } from './response.schema';
+import { ResponsesRepository } from './responses.repository';
+import { MongoHealth } from './store-health';
+
+const REPOSITORIES = [ResponsesRepository, ChatCompletionsRepository, ApiKeysRepository, MongoHealth];
+
+/** The MongoDB connection and every repository; the only module that knows mongoose. */
+@Global()
+@Module({})
+export class PersistenceModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const isApi = config.role === 'api';
+    return {
+      module: PersistenceModule,
+      imports: [
+        MongooseModule.forRoot(config.mongodbUri, {
+          serverSelectionTimeoutMS: isApi ? 2000 : 5000,
+          // The api fails fast (503) instead of queueing commands while MongoDB is away; workers and tools wait.
+          bufferCommands: !isApi,
+          retryAttempts: isApi ? 3 : 10,
+          retryDelay: 1000,
+        }),
+        MongooseModule.forFeature([
+          { name: RESPONSE_MODEL, schema: ResponseSchema },
+          { name: CHAT_COMPLETION_MODEL, schema: ChatCompletionSchema },
+          { name: API_KEY_MODEL, schema: ApiKeySchema },
+        ]),
+      ],
+      providers: REPOSITORIES,
+      exports: REPOSITORIES,
+    };
+  }
+}

@@ -1,0 +1,46 @@
+import type { CallChanges, CallRecord } from '../../domain/call';
+import type { LogEvent } from '../../domain/events';
+import type { JsonObject } from '../../domain/json';
+import type { EventSink } from '../../infra/event-log.service';
+import type { UpstreamClient } from '../upstream.client';
+import { UpstreamError } from '../upstream-error';
+
+/** What the worker got back from the upstream, mapped for one kind of call. */
+export interface CallResult<R extends CallRecord> {
+  changes: CallChanges<R>;
+  tokens: { input: number; output: number };
+}
+
+/**
+ * How one kind of call is run against an upstream: the worker's half of a kind (the api never loads it). `execute`
+ * calls the upstream and returns its final answer; when the call is logged, stream events go to `sink` as they arrive.
+ */
+export interface UpstreamProtocol<R extends CallRecord> {
+  execute(upstream: UpstreamClient, record: R, signal: AbortSignal, sink: EventSink | null): Promise<JsonObject>;
+  result(record: R, body: JsonObject): CallResult<R>;
+  /** Whether a logged payload is a lifecycle event (not output), to tell if output was streamed. */
+  isLifecycleEvent(data: string): boolean;
+  /** Events published when a worker starts the call (after queued -> in_progress). */
+  startedEvents(record: R): LogEvent[];
+}
+
+/** Request fields we act on ourselves and never send upstream as given. */
+const NOT_FORWARDED = ['background', 'stream', 'stream_options'];
+
+/** The stored request as the upstream should receive it: unknown fields intact. */
+export function forwardedRequest(record: CallRecord): JsonObject {
+  const body: JsonObject = { ...record.commonData.requestRawData };
+  for (const field of NOT_FORWARDED) delete body[field];
+  return body;
+}
+
+/** Parses one upstream SSE data payload; a malformed one is the upstream's fault. */
+export function parseEventData(data: string): JsonObject {
+  try {
+    const parsed = JSON.parse(data) as unknown;
+    if (typeof parsed === 'object' && parsed !== null) return parsed as JsonObject;
+  } catch {
+    // fall through
+  }
+  throw new UpstreamError('The upstream sent a stream event that is not a JSON object.', null, true);
+}
