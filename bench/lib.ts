@@ -21,7 +21,13 @@ export interface Launched {
 }
 
 /** Spawns a process whose stdout/stderr go to a log file; it is killed when the bench exits. */
-export function launch(name: string, cmd: string, args: string[], env: Record<string, string>, logFile: string): Launched {
+export function launch(
+  name: string,
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  logFile: string,
+): Launched {
   const fd = openSync(logFile, 'a');
   const child = spawn(cmd, args, { env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
@@ -147,7 +153,12 @@ export function summarize(values: number[]): Summary {
 export const round = (v: number, d = 3) => (Number.isFinite(v) ? Math.round(v * 10 ** d) / 10 ** d : v);
 
 /** Polls until `check` returns a value (not undefined); throws after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -157,7 +168,10 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`,
+      );
     await sleep(everyMs);
   }
 }
@@ -174,7 +188,12 @@ export interface LoadResult {
  * Runs `op` from `concurrency` loops until `durationMs` has passed or `count` ops were started,
  * whichever comes first; latencies of successful ops in ms.
  */
-export async function runLoad(o: { concurrency: number; durationMs?: number; count?: number; op: (i: number) => Promise<void> }): Promise<LoadResult> {
+export async function runLoad(o: {
+  concurrency: number;
+  durationMs?: number;
+  count?: number;
+  op: (i: number) => Promise<void>;
+}): Promise<LoadResult> {
   const latencies: number[] = [];
   let started = 0;
   let errors = 0;
@@ -202,10 +221,21 @@ export async function runLoad(o: { concurrency: number; durationMs?: number; cou
 // ---------------------------------------------------------------- HTTP
 
 /** POSTs JSON through an undici dispatcher and returns the parsed body; non-2xx throws. */
-export async function postJson(d: Dispatcher, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
-  const res = await d.request({ method: 'POST', path, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+export async function postJson(
+  d: Dispatcher,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
+  const res = await d.request({
+    method: 'POST',
+    path,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   const text = await res.body.text();
-  if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`POST ${path}: HTTP ${res.statusCode} ${text.slice(0, 200)}`);
+  if (res.statusCode < 200 || res.statusCode >= 300)
+    throw new Error(`POST ${path}: HTTP ${res.statusCode} ${text.slice(0, 200)}`);
   return JSON.parse(text) as Record<string, unknown>;
 }
 
@@ -234,8 +264,15 @@ export async function timeStream(
   onFirstEvent?: () => void,
 ): Promise<StreamTiming> {
   const t0 = now();
-  const res = await d.request({ method: 'POST', path, headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers }, body: JSON.stringify(body), signal });
-  if (res.statusCode !== 200) throw new Error(`stream ${path}: HTTP ${res.statusCode} ${(await res.body.text()).slice(0, 200)}`);
+  const res = await d.request({
+    method: 'POST',
+    path,
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
+    body: JSON.stringify(body),
+    signal,
+  });
+  if (res.statusCode !== 200)
+    throw new Error(`stream ${path}: HTTP ${res.statusCode} ${(await res.body.text()).slice(0, 200)}`);
   let buf = '';
   const times: number[] = [];
   let events = 0;
@@ -292,7 +329,10 @@ export class CountingProxy {
   counts: Counts = {};
   port = 0;
 
-  constructor(private readonly target: { host: string; port: number }, private readonly protocol: 'mongo' | 'resp') {}
+  constructor(
+    private readonly target: { host: string; port: number },
+    private readonly protocol: 'mongo' | 'resp',
+  ) {}
 
   async listen(): Promise<number> {
     this.server = createServer((client) => this.accept(client));

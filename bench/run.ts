@@ -8,7 +8,16 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { type JobsOptions, Queue } from 'bullmq';
@@ -35,7 +44,12 @@ const C = {
   /** Ours is time-capped: throughput is then what completed by the cap (reported as partial). */
   e2e: { workers: [1, 2], jobs: 200, floorJobs: 3000, concurrency: 64, warmup: 20, capMs: 30_000 },
   /** Rounds per target are time-bounded (requests in flight at the end still count). */
-  sync: { concurrencies: [1, 64], rounds: { 1: 3, 64: 1 } as Record<number, number>, roundMs: { 1: 2000, 64: 4000 } as Record<number, number>, warmup: 16 },
+  sync: {
+    concurrencies: [1, 64],
+    rounds: { 1: 3, 64: 1 } as Record<number, number>,
+    roundMs: { 1: 2000, 64: 4000 } as Record<number, number>,
+    warmup: 16,
+  },
   stream: { rounds: 3, perRound: 5, tokens: 20, tokenDelayMs: 10 },
   memQueued: { checkpoints: [5000, 10000], concurrency: 64, workerConcurrency: 10, warmup: 300 },
   memStreams: { streams: 500, tokens: 60, tokenDelayMs: 400, settleMs: 3000 },
@@ -86,7 +100,12 @@ function newestMtime(dir: string, keep: (f: string) => boolean): number {
 /** Builds the app when dist/ is missing or older than src/ (or the build config). */
 function ensureBuild(): void {
   const marker = join(DIST, 'main-api.js');
-  const needed = ['main-api.js', 'main-worker.js', '../dist-tools/dev/services.js', '../dist-tools/mock-upstream/main.js'].map((f) => join(DIST, f));
+  const needed = [
+    'main-api.js',
+    'main-worker.js',
+    '../dist-tools/dev/services.js',
+    '../dist-tools/mock-upstream/main.js',
+  ].map((f) => join(DIST, f));
   const sources = Math.max(
     newestMtime(join(ROOT, 'src'), (f) => f.endsWith('.ts') && !f.endsWith('.spec.ts')),
     ...['tsconfig.json', 'tsconfig.build.json', 'package.json'].map((f) => statSync(join(ROOT, f)).mtimeMs),
@@ -104,8 +123,13 @@ function ensureBuild(): void {
 function ensurePeer(): string | null {
   if (existsSync(PEER_ENTRY)) return null;
   log('installing the peer gateway: npm install --prefix bench/peer');
-  const r = spawnSync('npm', ['install', '--prefix', PEER, '--no-audit', '--no-fund'], { cwd: ROOT, stdio: 'inherit', timeout: 240_000 });
-  if (r.status !== 0 || !existsSync(PEER_ENTRY)) return `npm install --prefix bench/peer failed (${r.error?.message ?? `exit ${r.status}`})`;
+  const r = spawnSync('npm', ['install', '--prefix', PEER, '--no-audit', '--no-fund'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    timeout: 240_000,
+  });
+  if (r.status !== 0 || !existsSync(PEER_ENTRY))
+    return `npm install --prefix bench/peer failed (${r.error?.message ?? `exit ${r.status}`})`;
   return null;
 }
 
@@ -135,9 +159,15 @@ async function waitHttp(url: string, timeoutMs: number, okStatus = (s: number) =
 }
 
 async function mockConfig(ctx: Ctx, knobs: Record<string, number | null>): Promise<void> {
-  const res = await fetch(`${ctx.mockUrl}/__mock/config`, { method: 'POST', body: JSON.stringify(knobs), signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${ctx.mockUrl}/__mock/config`, {
+    method: 'POST',
+    body: JSON.stringify(knobs),
+    signal: AbortSignal.timeout(5000),
+  });
   if (!res.ok) throw new Error(`mock config: HTTP ${res.status}`);
-  await fetch(`${ctx.mockUrl}/__mock/reset`, { method: 'POST', signal: AbortSignal.timeout(5000) }).then((r) => r.arrayBuffer());
+  await fetch(`${ctx.mockUrl}/__mock/reset`, { method: 'POST', signal: AbortSignal.timeout(5000) }).then((r) =>
+    r.arrayBuffer(),
+  );
 }
 
 const ZERO_MOCK = { latencyMs: 0, tokens: 8, tokenDelayMs: 0, fail: null };
@@ -198,12 +228,18 @@ async function startStack(ctx: Ctx, o: StackOptions): Promise<Stack> {
     RATE_LIMIT_CONCURRENCY: '1000000',
   };
   const logDir = join(ctx.work, 'logs');
-  const api = L.launch(`api-${o.label}`, process.execPath, [...(o.apiNodeFlags ?? []), join(DIST, 'main-api.js')], {
-    ...base,
-    PORT: String(port),
-    REDIS_URL: o.redisApi ?? ctx.redisUrl,
-    MONGODB_URI: mongoUriFor(o.mongoApi ?? ctx.mongoUri, db),
-  }, join(logDir, `${o.label}-api.log`));
+  const api = L.launch(
+    `api-${o.label}`,
+    process.execPath,
+    [...(o.apiNodeFlags ?? []), join(DIST, 'main-api.js')],
+    {
+      ...base,
+      PORT: String(port),
+      REDIS_URL: o.redisApi ?? ctx.redisUrl,
+      MONGODB_URI: mongoUriFor(o.mongoApi ?? ctx.mongoUri, db),
+    },
+    join(logDir, `${o.label}-api.log`),
+  );
   const apiUrl = `http://127.0.0.1:${port}`;
   const workers: L.Launched[] = [];
   const { queue, close: closeQueue } = openQueue(prefix, ctx.redisUrl);
@@ -218,14 +254,25 @@ async function startStack(ctx: Ctx, o: StackOptions): Promise<Stack> {
     for (let i = 0; i < o.workers; i++) {
       const before = await queue.getWorkersCount();
       workers.push(
-        L.launch(`worker${i}-${o.label}`, process.execPath, [join(DIST, 'main-worker.js')], {
-          ...base,
-          REDIS_URL: o.redisWorker ?? ctx.redisUrl,
-          MONGODB_URI: mongoUriFor(o.mongoWorker ?? ctx.mongoUri, db),
-        }, join(logDir, `${o.label}-worker${i}.log`)),
+        L.launch(
+          `worker${i}-${o.label}`,
+          process.execPath,
+          [join(DIST, 'main-worker.js')],
+          {
+            ...base,
+            REDIS_URL: o.redisWorker ?? ctx.redisUrl,
+            MONGODB_URI: mongoUriFor(o.mongoWorker ?? ctx.mongoUri, db),
+          },
+          join(logDir, `${o.label}-worker${i}.log`),
+        ),
       );
       // LOG_LEVEL=warn hides "worker ready": a worker is ready once BullMQ lists its connection.
-      await L.waitFor(`worker ${i} of ${o.label}`, async () => ((await queue.getWorkersCount()) > before ? true : undefined), 30_000, 100);
+      await L.waitFor(
+        `worker ${i} of ${o.label}`,
+        async () => ((await queue.getWorkersCount()) > before ? true : undefined),
+        30_000,
+        100,
+      );
     }
   } catch (err) {
     await stop();
@@ -236,16 +283,29 @@ async function startStack(ctx: Ctx, o: StackOptions): Promise<Stack> {
   return { label: o.label, apiUrl, api, workers, prefix, db, pool, stop };
 }
 
-const responseBody = (extra: Record<string, unknown> = {}) => ({ model: C.model, input: PROMPT, background: true, metadata: { bench: '1' }, ...extra });
+const responseBody = (extra: Record<string, unknown> = {}) => ({
+  model: C.model,
+  input: PROMPT,
+  background: true,
+  metadata: { bench: '1' },
+  ...extra,
+});
 
 async function postBackground(pool: Pool, extra: Record<string, unknown> = {}): Promise<string> {
   const r = await L.postJson(pool, '/v1/responses', responseBody(extra), AUTH);
-  if (r.status !== 'queued' || typeof r.id !== 'string') throw new Error(`unexpected create answer: ${JSON.stringify(r).slice(0, 200)}`);
+  if (r.status !== 'queued' || typeof r.id !== 'string')
+    throw new Error(`unexpected create answer: ${JSON.stringify(r).slice(0, 200)}`);
   return r.id;
 }
 
 /** Waits until a BullMQ queue's completed set holds `target` jobs; returns when it did (ms clock). */
-async function waitCompleted(ctx: Ctx, prefix: string, target: number, timeoutMs: number, polls?: { n: number }): Promise<number> {
+async function waitCompleted(
+  ctx: Ctx,
+  prefix: string,
+  target: number,
+  timeoutMs: number,
+  polls?: { n: number },
+): Promise<number> {
   const key = `${prefix}:responses:completed`;
   const failedKey = `${prefix}:responses:failed`;
   return L.waitFor(
@@ -266,7 +326,13 @@ async function waitCompleted(ctx: Ctx, prefix: string, target: number, timeoutMs
  * Follows a queue's completed set until `jobs` more than `base` completed or the deadline passed;
  * returns how many completed and when the last of them did.
  */
-async function completedBy(ctx: Ctx, prefix: string, base: number, jobs: number, deadline: number): Promise<{ count: number; at: number }> {
+async function completedBy(
+  ctx: Ctx,
+  prefix: string,
+  base: number,
+  jobs: number,
+  deadline: number,
+): Promise<{ count: number; at: number }> {
   const key = `${prefix}:responses:completed`;
   let count = 0;
   let at = L.now();
@@ -283,11 +349,21 @@ async function completedBy(ctx: Ctx, prefix: string, base: number, jobs: number,
 
 function jobOptions(jobId: string): JobsOptions {
   // The same options as src/queue/job-producer.service.ts (JOB_ATTEMPTS default 4).
-  return { jobId, attempts: 4, backoff: { type: 'upstream' }, removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600 } };
+  return {
+    jobId,
+    attempts: 4,
+    backoff: { type: 'upstream' },
+    removeOnComplete: { age: 3600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
 }
 
 /** A BullMQ Queue on its own connection; close() ends both (a passed-in connection is not closed by BullMQ). */
-function openQueue(prefix: string, redisUrl: string, maxRetriesPerRequest: number | null = null): { queue: Queue; close(): Promise<void> } {
+function openQueue(
+  prefix: string,
+  redisUrl: string,
+  maxRetriesPerRequest: number | null = null,
+): { queue: Queue; close(): Promise<void> } {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest });
   connection.on('error', () => undefined); // failures surface as rejected commands
   const queue = new Queue('responses', { prefix, connection });
@@ -329,7 +405,11 @@ async function phaseEnqueue(ctx: Ctx) {
   const st = await startStack(ctx, { label: 'enqueue', workers: 0, concurrency: C.workerConcurrency });
   const { queue: floorQueue, close: closeFloorQueue } = openQueue(`bfloor-${rand()}`, ctx.redisUrl, 1);
   try {
-    await L.runLoad({ concurrency: 16, count: C.enqueue.warmup, op: () => postBackground(st.pool).then(() => undefined) });
+    await L.runLoad({
+      concurrency: 16,
+      count: C.enqueue.warmup,
+      op: () => postBackground(st.pool).then(() => undefined),
+    });
     // The floor writes documents of the same shape as ours: a copy of one the api stored.
     const template = await ctx.mongo.db(st.db).collection('responses').findOne({});
     if (!template) throw new Error('no stored response to copy');
@@ -339,8 +419,19 @@ async function phaseEnqueue(ctx: Ctx) {
     const floorOp = async () => {
       const id = newRespId();
       const at = new Date();
-      await floorColl.insertOne({ ...template, _id: new ObjectId(), responseId: id, omgUrId: `req_${randomBytes(16).toString('hex')}`, createdAt: at, updatedAt: at });
-      await floorQueue.add('run-response', { responseId: id, userId: C.userId, requestId: template.omgUrId }, jobOptions(id));
+      await floorColl.insertOne({
+        ...template,
+        _id: new ObjectId(),
+        responseId: id,
+        omgUrId: `req_${randomBytes(16).toString('hex')}`,
+        createdAt: at,
+        updatedAt: at,
+      });
+      await floorQueue.add(
+        'run-response',
+        { responseId: id, userId: C.userId, requestId: template.omgUrId },
+        jobOptions(id),
+      );
     };
     await L.runLoad({ concurrency: 16, count: C.enqueue.warmup, op: floorOp });
     const oursOp = () => postBackground(st.pool).then(() => undefined);
@@ -353,7 +444,11 @@ async function phaseEnqueue(ctx: Ctx) {
         // Alternate the order per round, so drift on a shared machine hits both sides alike.
         const order = r % 2 === 0 ? (['floor', 'ours'] as const) : (['ours', 'floor'] as const);
         for (const side of order) {
-          const res = await L.runLoad({ concurrency: conc, durationMs: C.enqueue.roundMs, op: side === 'ours' ? oursOp : floorOp });
+          const res = await L.runLoad({
+            concurrency: conc,
+            durationMs: C.enqueue.roundMs,
+            op: side === 'ours' ? oursOp : floorOp,
+          });
           (side === 'ours' ? ours : floor).push(res);
         }
       }
@@ -382,25 +477,47 @@ async function phaseE2E(ctx: Ctx) {
     let floor: Record<string, number>;
     try {
       for (let i = 0; i < n; i++) {
-        const w = L.launch(`floor-worker${i}`, process.execPath, [join(__dirname, 'floor-worker.js')], {
-          PATH: process.env.PATH ?? '',
-          REDIS_URL: ctx.redisUrl,
-          QUEUE_PREFIX: prefix,
-          QUEUE_NAME: 'responses',
-          CONCURRENCY: String(C.workerConcurrency),
-        }, join(ctx.work, 'logs', `floor-e2e${n}-worker${i}.log`));
+        const w = L.launch(
+          `floor-worker${i}`,
+          process.execPath,
+          [join(__dirname, 'floor-worker.js')],
+          {
+            PATH: process.env.PATH ?? '',
+            REDIS_URL: ctx.redisUrl,
+            QUEUE_PREFIX: prefix,
+            QUEUE_NAME: 'responses',
+            CONCURRENCY: String(C.workerConcurrency),
+          },
+          join(ctx.work, 'logs', `floor-e2e${n}-worker${i}.log`),
+        );
         floorWorkers.push(w);
-        await L.waitFor(`floor worker ${i}`, () => (readFileSync(w.logFile, 'utf8').includes('ready') ? true : undefined), 20_000, 50);
+        await L.waitFor(
+          `floor worker ${i}`,
+          () => (readFileSync(w.logFile, 'utf8').includes('ready') ? true : undefined),
+          20_000,
+          50,
+        );
       }
-      const add = (i: number) => queue.add('run-response', { responseId: `f${i}`, userId: C.userId, requestId: 'x' }, jobOptions(`f${i}`)).then(() => undefined);
+      const add = (i: number) =>
+        queue
+          .add('run-response', { responseId: `f${i}`, userId: C.userId, requestId: 'x' }, jobOptions(`f${i}`))
+          .then(() => undefined);
       await L.runLoad({ concurrency: C.e2e.concurrency, count: C.e2e.warmup, op: (i) => add(i) });
       await waitCompleted(ctx, prefix, C.e2e.warmup, 30_000);
       const start = L.now();
       const done = waitCompleted(ctx, prefix, C.e2e.warmup + C.e2e.floorJobs, 120_000);
-      const posted = await L.runLoad({ concurrency: C.e2e.concurrency, count: C.e2e.floorJobs, op: (i) => add(C.e2e.warmup + i) });
+      const posted = await L.runLoad({
+        concurrency: C.e2e.concurrency,
+        count: C.e2e.floorJobs,
+        op: (i) => add(C.e2e.warmup + i),
+      });
       const end = await done;
       if (posted.errors) throw new Error(`floor add errors: ${posted.firstError}`);
-      floor = { jobs: C.e2e.floorJobs, seconds: L.round((end - start) / 1000), jobsPerSec: L.round(C.e2e.floorJobs / ((end - start) / 1000), 1) };
+      floor = {
+        jobs: C.e2e.floorJobs,
+        seconds: L.round((end - start) / 1000),
+        jobsPerSec: L.round(C.e2e.floorJobs / ((end - start) / 1000), 1),
+      };
     } finally {
       await closeQueue();
       await Promise.all(floorWorkers.map((w) => L.stopProcess(w.child)));
@@ -409,16 +526,25 @@ async function phaseE2E(ctx: Ctx) {
     const st = await startStack(ctx, { label: `e2e${n}`, workers: n, concurrency: C.workerConcurrency });
     let ours: Record<string, number>;
     try {
-      await L.runLoad({ concurrency: C.e2e.concurrency, count: C.e2e.warmup, op: () => postBackground(st.pool).then(() => undefined) });
+      await L.runLoad({
+        concurrency: C.e2e.concurrency,
+        count: C.e2e.warmup,
+        op: () => postBackground(st.pool).then(() => undefined),
+      });
       await waitCompleted(ctx, st.prefix, C.e2e.warmup, 60_000);
       const start = L.now();
       const done = completedBy(ctx, st.prefix, C.e2e.warmup, C.e2e.jobs, start + C.e2e.capMs);
-      const posted = await L.runLoad({ concurrency: C.e2e.concurrency, count: C.e2e.jobs, op: () => postBackground(st.pool).then(() => undefined) });
+      const posted = await L.runLoad({
+        concurrency: C.e2e.concurrency,
+        count: C.e2e.jobs,
+        op: () => postBackground(st.pool).then(() => undefined),
+      });
       const postedAt = L.now();
       const { count, at } = await done;
       if (posted.errors) throw new Error(`POST errors: ${posted.firstError}`);
       const completed = await ctx.mongo.db(st.db).collection('responses').countDocuments({ status: 'completed' });
-      if (completed < C.e2e.warmup + count) throw new Error(`BullMQ completed ${C.e2e.warmup + count} jobs but MongoDB has ${completed} completed records`);
+      if (completed < C.e2e.warmup + count)
+        throw new Error(`BullMQ completed ${C.e2e.warmup + count} jobs but MongoDB has ${completed} completed records`);
       ours = {
         jobs: count,
         posted: C.e2e.jobs,
@@ -458,7 +584,8 @@ async function phaseMongoServer(ctx: Ctx, appDb: string) {
   const small = ctx.mongo.db(`bench_diag_${rand()}`).collection('responses');
   await small.createIndex({ userId: 1, responseId: 1 }, { unique: true });
   await small.insertMany(docs.slice(0, 50));
-  const byKey = (c: Collection<Document>, pool: Document[]) => (i: number) => c.findOne({ userId: C.userId, responseId: pool[(i * 7) % pool.length].responseId, deletedAt: null });
+  const byKey = (c: Collection<Document>, pool: Document[]) => (i: number) =>
+    c.findOne({ userId: C.userId, responseId: pool[(i * 7) % pool.length].responseId, deletedAt: null });
   const out = {
     ping: await time(20, () => ctx.mongo.db('admin').command({ ping: 1 })),
     smallDocs: 50,
@@ -468,7 +595,9 @@ async function phaseMongoServer(ctx: Ctx, appDb: string) {
     findOneByIdLarge: await time(20, (i) => src.findOne({ _id: docs[(i * 7) % docs.length]._id })),
     docBytes: JSON.stringify(docs[0]).length,
   };
-  log(`   MongoDB server: ping ${out.ping.p50} ms, findOne by owner+id ${out.findOneSmall.p50} ms @50 docs, ${out.findOneLarge.p50} ms @${out.largeDocs} docs (by _id ${out.findOneByIdLarge.p50} ms)`);
+  log(
+    `   MongoDB server: ping ${out.ping.p50} ms, findOne by owner+id ${out.findOneSmall.p50} ms @50 docs, ${out.findOneLarge.p50} ms @${out.largeDocs} docs (by _id ${out.findOneByIdLarge.p50} ms)`,
+  );
   return out;
 }
 
@@ -483,7 +612,8 @@ interface Target {
 /** Direct-to-mock and the peer; ours is added per stack. */
 function fixedTargets(ctx: Ctx): Target[] {
   const t: Target[] = [{ name: 'direct', pool: new Pool(ctx.mockUrl, { connections: 128 }), headers: {} }];
-  if (ctx.peerUrl) t.push({ name: 'peer', pool: new Pool(ctx.peerUrl, { connections: 128 }), headers: peerHeaders(ctx) });
+  if (ctx.peerUrl)
+    t.push({ name: 'peer', pool: new Pool(ctx.peerUrl, { connections: 128 }), headers: peerHeaders(ctx) });
   return t;
 }
 
@@ -491,7 +621,12 @@ function fixedTargets(ctx: Ctx): Target[] {
  * A fresh stack (empty database) for a latency measurement: on a MongoDB wire server without
  * index use, lookups slow down as collections grow, so no measurement inherits another's rows.
  */
-async function withLatencyStack<T>(ctx: Ctx, label: string, fixed: Target[], fn: (targets: Target[]) => Promise<T>): Promise<T> {
+async function withLatencyStack<T>(
+  ctx: Ctx,
+  label: string,
+  fixed: Target[],
+  fn: (targets: Target[]) => Promise<T>,
+): Promise<T> {
   const st = await startStack(ctx, { label, workers: 1, concurrency: C.workerConcurrency });
   try {
     const [direct, ...rest] = fixed;
@@ -501,39 +636,49 @@ async function withLatencyStack<T>(ctx: Ctx, label: string, fixed: Target[], fn:
   }
 }
 
-const chatBody = (extra: Record<string, unknown> = {}) => ({ model: C.model, messages: [{ role: 'user', content: PROMPT }], ...extra });
+const chatBody = (extra: Record<string, unknown> = {}) => ({
+  model: C.model,
+  messages: [{ role: 'user', content: PROMPT }],
+  ...extra,
+});
 
 async function chatOnce(t: Target): Promise<void> {
   const r = await L.postJson(t.pool, '/v1/chat/completions', chatBody(), t.headers);
   const content = (r.choices as { message?: { content?: unknown } }[] | undefined)?.[0]?.message?.content;
-  if (typeof content !== 'string' || content.length === 0) throw new Error(`${t.name}: no completion in ${JSON.stringify(r).slice(0, 200)}`);
+  if (typeof content !== 'string' || content.length === 0)
+    throw new Error(`${t.name}: no completion in ${JSON.stringify(r).slice(0, 200)}`);
 }
 
 async function phaseSync(ctx: Ctx, fixed: Target[]) {
   log('3/6 synchronous overhead: POST /v1/chat/completions, ours and peer minus direct-to-mock');
   await mockConfig(ctx, ZERO_MOCK);
   const out: Record<string, Record<string, L.Summary & { errors: number }>> = {};
-  for (const conc of C.sync.concurrencies) await withLatencyStack(ctx, `sync${conc}`, fixed, async (targets) => {
-    const lat: Record<string, number[]> = {};
-    const errs: Record<string, number> = {};
-    for (const t of targets) {
-      await L.runLoad({ concurrency: conc, count: C.sync.warmup, op: () => chatOnce(t) });
-      lat[t.name] = [];
-      errs[t.name] = 0;
-    }
-    for (let r = 0; r < C.sync.rounds[conc]; r++) {
-      const order = targets.map((_, i) => targets[(i + r) % targets.length]); // rotate per round
-      for (const t of order) {
-        const res = await L.runLoad({ concurrency: conc, durationMs: C.sync.roundMs[conc], op: () => chatOnce(t) });
-        lat[t.name].push(...res.latencies);
-        errs[t.name] += res.errors;
-        if (res.errors) log(`   ${t.name} c${conc}: ${res.errors} errors, first: ${res.firstError}`);
+  for (const conc of C.sync.concurrencies)
+    await withLatencyStack(ctx, `sync${conc}`, fixed, async (targets) => {
+      const lat: Record<string, number[]> = {};
+      const errs: Record<string, number> = {};
+      for (const t of targets) {
+        await L.runLoad({ concurrency: conc, count: C.sync.warmup, op: () => chatOnce(t) });
+        lat[t.name] = [];
+        errs[t.name] = 0;
       }
-    }
-    out[`c${conc}`] = Object.fromEntries(targets.map((t) => [t.name, { ...L.summarize(lat[t.name]), errors: errs[t.name] }]));
-    const s = out[`c${conc}`];
-    log(`   c${conc} p50: direct ${s.direct.p50} ms, ours ${s.ours.p50} ms${s.peer ? `, peer ${s.peer.p50} ms` : ''}`);
-  });
+      for (let r = 0; r < C.sync.rounds[conc]; r++) {
+        const order = targets.map((_, i) => targets[(i + r) % targets.length]); // rotate per round
+        for (const t of order) {
+          const res = await L.runLoad({ concurrency: conc, durationMs: C.sync.roundMs[conc], op: () => chatOnce(t) });
+          lat[t.name].push(...res.latencies);
+          errs[t.name] += res.errors;
+          if (res.errors) log(`   ${t.name} c${conc}: ${res.errors} errors, first: ${res.firstError}`);
+        }
+      }
+      out[`c${conc}`] = Object.fromEntries(
+        targets.map((t) => [t.name, { ...L.summarize(lat[t.name]), errors: errs[t.name] }]),
+      );
+      const s = out[`c${conc}`];
+      log(
+        `   c${conc} p50: direct ${s.direct.p50} ms, ours ${s.ours.p50} ms${s.peer ? `, peer ${s.peer.p50} ms` : ''}`,
+      );
+    });
   return out;
 }
 
@@ -551,10 +696,17 @@ async function phaseStream(ctx: Ctx, fixed: Target[]) {
 }
 
 async function measureStreams(ctx: Ctx, targets: Target[]) {
-  log(`4/6 streaming: time to first token and inter-token gaps, mock paced ${C.stream.tokens} tokens x ${C.stream.tokenDelayMs} ms`);
+  log(
+    `4/6 streaming: time to first token and inter-token gaps, mock paced ${C.stream.tokens} tokens x ${C.stream.tokenDelayMs} ms`,
+  );
   await mockConfig(ctx, { ...ZERO_MOCK, tokens: C.stream.tokens, tokenDelayMs: C.stream.tokenDelayMs });
   const kinds = [
-    { kind: 'responses', path: '/v1/responses', body: { model: C.model, input: PROMPT, stream: true }, isToken: L.responsesToken },
+    {
+      kind: 'responses',
+      path: '/v1/responses',
+      body: { model: C.model, input: PROMPT, stream: true },
+      isToken: L.responsesToken,
+    },
     { kind: 'chat', path: '/v1/chat/completions', body: chatBody({ stream: true }), isToken: L.chatToken },
   ];
   const out: Record<string, Record<string, StreamStats>> = {};
@@ -564,7 +716,8 @@ async function measureStreams(ctx: Ctx, targets: Target[]) {
     for (const t of targets) {
       timings[t.name] = [];
       errs[t.name] = 0;
-      for (let i = 0; i < 3; i++) await L.timeStream(t.pool, k.path, k.body, t.headers, k.isToken).catch(() => undefined); // warm-up
+      for (let i = 0; i < 3; i++)
+        await L.timeStream(t.pool, k.path, k.body, t.headers, k.isToken).catch(() => undefined); // warm-up
     }
     for (let r = 0; r < C.stream.rounds; r++) {
       const order = targets.map((_, i) => targets[(i + r) % targets.length]);
@@ -572,7 +725,8 @@ async function measureStreams(ctx: Ctx, targets: Target[]) {
         for (let i = 0; i < C.stream.perRound; i++) {
           try {
             const tm = await L.timeStream(t.pool, k.path, k.body, t.headers, k.isToken);
-            if (tm.tokens !== C.stream.tokens) throw new Error(`${t.name}: ${tm.tokens} token events, expected ${C.stream.tokens}`);
+            if (tm.tokens !== C.stream.tokens)
+              throw new Error(`${t.name}: ${tm.tokens} token events, expected ${C.stream.tokens}`);
             timings[t.name].push(tm);
           } catch (err) {
             errs[t.name]++;
@@ -585,11 +739,23 @@ async function measureStreams(ctx: Ctx, targets: Target[]) {
       targets.map((t) => {
         const ts = timings[t.name];
         const gaps = ts.flatMap((x) => x.gaps);
-        return [t.name, { n: ts.length, errors: errs[t.name], ttft: L.summarize(ts.map((x) => x.ttft)), gapMean: L.round(gaps.reduce((a, b) => a + b, 0) / gaps.length), gap: L.summarize(gaps), total: L.summarize(ts.map((x) => x.total)) }];
+        return [
+          t.name,
+          {
+            n: ts.length,
+            errors: errs[t.name],
+            ttft: L.summarize(ts.map((x) => x.ttft)),
+            gapMean: L.round(gaps.reduce((a, b) => a + b, 0) / gaps.length),
+            gap: L.summarize(gaps),
+            total: L.summarize(ts.map((x) => x.total)),
+          },
+        ];
       }),
     );
     const s = out[k.kind];
-    log(`   ${k.kind} TTFT p50: direct ${s.direct.ttft.p50} ms, ours ${s.ours.ttft.p50} ms${s.peer ? `, peer ${s.peer.ttft.p50} ms` : ''}`);
+    log(
+      `   ${k.kind} TTFT p50: direct ${s.direct.ttft.p50} ms, ours ${s.ours.ttft.p50} ms${s.peer ? `, peer ${s.peer.ttft.p50} ms` : ''}`,
+    );
   }
   return out;
 }
@@ -597,14 +763,21 @@ async function measureStreams(ctx: Ctx, targets: Target[]) {
 // ------------------------------------------------------------------------ 5. memory
 
 async function phaseMemory(ctx: Ctx) {
-  log(`5/6 memory: RSS with up to ${C.memQueued.checkpoints.at(-1)} queued jobs, then with ${C.memStreams.streams} open streams`);
+  log(
+    `5/6 memory: RSS with up to ${C.memQueued.checkpoints.at(-1)} queued jobs, then with ${C.memStreams.streams} open streams`,
+  );
   // Queued jobs stay queued: the mock answers after 10 minutes, the worker holds only its
   // WORKER_CONCURRENCY jobs and the rest wait in Redis.
   await mockConfig(ctx, { ...ZERO_MOCK, latencyMs: 600_000 });
   const queued: { queued: number; apiMb: number; workerMb: number; label: string }[] = [];
   // --trace-gc logs the live heap after every full collection: a leak shows there as a rising
   // floor, whatever RSS does between collections.
-  let st = await startStack(ctx, { label: 'memq', workers: 1, concurrency: C.memQueued.workerConcurrency, apiNodeFlags: ['--trace-gc'] });
+  let st = await startStack(ctx, {
+    label: 'memq',
+    workers: 1,
+    concurrency: C.memQueued.workerConcurrency,
+    apiNodeFlags: ['--trace-gc'],
+  });
   const apiStarted = L.now();
   const waiting = () => ctx.redis.llen(`${st.prefix}:responses:wait`);
   // RSS rises and falls with garbage collection, so besides the checkpoints the RSS is sampled
@@ -618,17 +791,36 @@ async function phaseMemory(ctx: Ctx) {
   let peaks: Record<string, unknown> = {};
   try {
     await L.sleep(1000);
-    queued.push({ label: 'cold (no request yet)', queued: await waiting(), apiMb: await L.rssSample(st.api.pid), workerMb: await L.rssSample(st.workers[0].pid) });
+    queued.push({
+      label: 'cold (no request yet)',
+      queued: await waiting(),
+      apiMb: await L.rssSample(st.api.pid),
+      workerMb: await L.rssSample(st.workers[0].pid),
+    });
     const post = async (count: number) => {
-      const r = await L.runLoad({ concurrency: C.memQueued.concurrency, count, op: () => postBackground(st.pool).then(() => void posted++) });
+      const r = await L.runLoad({
+        concurrency: C.memQueued.concurrency,
+        count,
+        op: () => postBackground(st.pool).then(() => void posted++),
+      });
       if (r.errors) throw new Error(`POST errors while queueing: ${r.firstError}`);
     };
     await post(C.memQueued.warmup);
     await L.sleep(1000);
-    queued.push({ label: `after ${C.memQueued.warmup} warm-up requests`, queued: await waiting(), apiMb: await L.rssSample(st.api.pid), workerMb: await L.rssSample(st.workers[0].pid) });
+    queued.push({
+      label: `after ${C.memQueued.warmup} warm-up requests`,
+      queued: await waiting(),
+      apiMb: await L.rssSample(st.api.pid),
+      workerMb: await L.rssSample(st.workers[0].pid),
+    });
     sampler = setInterval(() => {
       try {
-        trace.push({ posted, at: L.round(L.now() - apiStarted, 0), apiMb: L.round(L.rssMb(st.api.pid), 1), workerMb: L.round(L.rssMb(st.workers[0].pid), 1) });
+        trace.push({
+          posted,
+          at: L.round(L.now() - apiStarted, 0),
+          apiMb: L.round(L.rssMb(st.api.pid), 1),
+          workerMb: L.round(L.rssMb(st.workers[0].pid), 1),
+        });
       } catch {
         // a process just exited; the phase will fail on its own
       }
@@ -636,10 +828,18 @@ async function phaseMemory(ctx: Ctx) {
     for (const target of C.memQueued.checkpoints) {
       await post(target + C.memQueued.workerConcurrency - posted);
       await L.sleep(1000);
-      queued.push({ label: `${target} queued`, queued: await waiting(), apiMb: await L.rssSample(st.api.pid), workerMb: await L.rssSample(st.workers[0].pid) });
-      log(`   ${await waiting()} queued: api ${queued.at(-1)!.apiMb.toFixed(1)} MiB, worker ${queued.at(-1)!.workerMb.toFixed(1)} MiB`);
+      queued.push({
+        label: `${target} queued`,
+        queued: await waiting(),
+        apiMb: await L.rssSample(st.api.pid),
+        workerMb: await L.rssSample(st.workers[0].pid),
+      });
+      log(
+        `   ${await waiting()} queued: api ${queued.at(-1)!.apiMb.toFixed(1)} MiB, worker ${queued.at(-1)!.workerMb.toFixed(1)} MiB`,
+      );
     }
-    const peak = (w: number[], k: 'apiMb' | 'workerMb') => Math.max(...trace.filter((x) => x.posted > w[0] && x.posted <= w[1]).map((x) => x[k]));
+    const peak = (w: number[], k: 'apiMb' | 'workerMb') =>
+      Math.max(...trace.filter((x) => x.posted > w[0] && x.posted <= w[1]).map((x) => x[k]));
     peaks = {
       windows,
       samples: trace.length,
@@ -672,8 +872,17 @@ async function phaseMemory(ctx: Ctx) {
   const running: Promise<unknown>[] = [];
   try {
     // Warm-up streams, short (per-request mock knobs travel in metadata to the upstream).
-    const quick = { model: C.model, input: PROMPT, stream: true, metadata: { mock_tokens: '3', mock_token_delay_ms: '0' } };
-    await L.runLoad({ concurrency: 10, count: 10, op: () => L.timeStream(st.pool, '/v1/responses', quick, AUTH, L.responsesToken).then(() => undefined) });
+    const quick = {
+      model: C.model,
+      input: PROMPT,
+      stream: true,
+      metadata: { mock_tokens: '3', mock_token_delay_ms: '0' },
+    };
+    await L.runLoad({
+      concurrency: 10,
+      count: 10,
+      op: () => L.timeStream(st.pool, '/v1/responses', quick, AUTH, L.responsesToken).then(() => undefined),
+    });
     await L.sleep(1000);
     const idle = { apiMb: await L.rssSample(st.api.pid), workerMb: await L.rssSample(st.workers[0].pid) };
     let opened = 0;
@@ -687,11 +896,20 @@ async function phaseMemory(ctx: Ctx) {
     for (let i = 0; i < m.streams; i++) {
       let isOpen = false;
       running.push(
-        L.timeStream(st.pool, '/v1/responses', body, AUTH, L.responsesToken, ac.signal, () => withTokens++, () => {
-          isOpen = true;
-          opened++;
-          openNow++;
-        })
+        L.timeStream(
+          st.pool,
+          '/v1/responses',
+          body,
+          AUTH,
+          L.responsesToken,
+          ac.signal,
+          () => withTokens++,
+          () => {
+            isOpen = true;
+            opened++;
+            openNow++;
+          },
+        )
           .then(() => finished++)
           .catch((err: Error) => {
             failed++;
@@ -718,14 +936,36 @@ async function phaseMemory(ctx: Ctx) {
       failed,
       secondsToOpenAll: L.round(allOpenMs / 1000, 1),
     };
-    Object.assign(streamsOut, { streams: m.streams, idle, during, apiKbPerStream: L.round(((during.apiMb - idle.apiMb) * 1024) / during.open, 1), workerKbPerActiveStream: during.workerActiveJobs ? L.round(((during.workerMb - idle.workerMb) * 1024) / during.workerActiveJobs, 1) : null });
-    log(`   ${during.open} open streams (${during.workerActiveJobs} taken by the worker, ${withTokens} with tokens): api ${apiMb.toFixed(1)} MiB (idle ${idle.apiMb.toFixed(1)}), worker ${workerMb.toFixed(1)} MiB (idle ${idle.workerMb.toFixed(1)})`);
+    Object.assign(streamsOut, {
+      streams: m.streams,
+      idle,
+      during,
+      apiKbPerStream: L.round(((during.apiMb - idle.apiMb) * 1024) / during.open, 1),
+      workerKbPerActiveStream: during.workerActiveJobs
+        ? L.round(((during.workerMb - idle.workerMb) * 1024) / during.workerActiveJobs, 1)
+        : null,
+    });
+    log(
+      `   ${during.open} open streams (${during.workerActiveJobs} taken by the worker, ${withTokens} with tokens): api ${apiMb.toFixed(1)} MiB (idle ${idle.apiMb.toFixed(1)}), worker ${workerMb.toFixed(1)} MiB (idle ${idle.workerMb.toFixed(1)})`,
+    );
   } finally {
     ac.abort();
     await Promise.race([Promise.allSettled(running), L.sleep(15_000)]);
     await st.stop();
   }
-  return { queued, fullGcs, peaks: peaks as { windows: { first: number[]; second: number[] }; apiFirst: number; apiSecond: number; workerFirst: number; workerSecond: number }, trace, streams: streamsOut };
+  return {
+    queued,
+    fullGcs,
+    peaks: peaks as {
+      windows: { first: number[]; second: number[] };
+      apiFirst: number;
+      apiSecond: number;
+      workerFirst: number;
+      workerSecond: number;
+    },
+    trace,
+    streams: streamsOut,
+  };
 }
 
 // ------------------------------------------------------------------------ 6. cost per job
@@ -739,7 +979,11 @@ async function commandStats(redis: Redis): Promise<Record<string, number>> {
 
 const MONITORING = (name: string) => /^(hello|ismaster|isMaster|op_query:.*)$/i.test(name);
 const perJob = (c: Record<string, number>, n: number) =>
-  Object.fromEntries(Object.entries(c).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, L.round(v / n, 2)]));
+  Object.fromEntries(
+    Object.entries(c)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => [k, L.round(v / n, 2)]),
+  );
 
 async function phaseCost(ctx: Ctx) {
   log('6/6 cost per job: MongoDB and Redis round trips through counting proxies, Redis INFO commandstats');
@@ -763,7 +1007,11 @@ async function phaseCost(ctx: Ctx) {
   };
   for (const p of Object.values(proxies)) await p.listen();
   const url = (p: L.CountingProxy, scheme: string) => `${scheme}://127.0.0.1:${p.port}`;
-  const snap = () => Object.fromEntries(Object.entries(proxies).map(([k, p]) => [k, p.snapshot()])) as Record<keyof typeof proxies, Record<string, number>>;
+  const snap = () =>
+    Object.fromEntries(Object.entries(proxies).map(([k, p]) => [k, p.snapshot()])) as Record<
+      keyof typeof proxies,
+      Record<string, number>
+    >;
 
   const st = await startStack(ctx, {
     label: 'cost',
@@ -776,16 +1024,30 @@ async function phaseCost(ctx: Ctx) {
   });
   const coll = ctx.mongo.db(st.db).collection('responses');
   // Completion is watched on a direct MongoDB connection, which no proxy counts.
-  const allCompleted = (n: number) => L.waitFor(`${n} completed responses`, async () => ((await coll.countDocuments({ status: 'completed' })) >= n ? true : undefined), 120_000, 100);
+  const allCompleted = (n: number) =>
+    L.waitFor(
+      `${n} completed responses`,
+      async () => ((await coll.countDocuments({ status: 'completed' })) >= n ? true : undefined),
+      120_000,
+      100,
+    );
   let background: Record<string, unknown>;
   let sync: Record<string, unknown>;
   try {
-    await L.runLoad({ concurrency: C.cost.concurrency, count: C.cost.warmup, op: () => postBackground(st.pool).then(() => undefined) });
+    await L.runLoad({
+      concurrency: C.cost.concurrency,
+      count: C.cost.warmup,
+      op: () => postBackground(st.pool).then(() => undefined),
+    });
     await allCompleted(C.cost.warmup);
     await L.sleep(500);
     const before = snap();
     await ctx.redis.config('RESETSTAT');
-    const posted = await L.runLoad({ concurrency: C.cost.concurrency, count: C.cost.jobs, op: () => postBackground(st.pool).then(() => undefined) });
+    const posted = await L.runLoad({
+      concurrency: C.cost.concurrency,
+      count: C.cost.jobs,
+      op: () => postBackground(st.pool).then(() => undefined),
+    });
     if (posted.errors) throw new Error(`POST errors: ${posted.firstError}`);
     await allCompleted(C.cost.warmup + C.cost.jobs);
     const stats = await commandStats(ctx.redis);
@@ -804,7 +1066,8 @@ async function phaseCost(ctx: Ctx) {
         apiPerJob: L.round(L.sumCounts(d.mongoApi, MONITORING) / n, 2),
         workerPerJob: L.round(L.sumCounts(d.mongoWorker, MONITORING) / n, 2),
         totalPerJob: L.round((L.sumCounts(d.mongoApi, MONITORING) + L.sumCounts(d.mongoWorker, MONITORING)) / n, 2),
-        monitoringInWindow: L.sumCounts(d.mongoApi, (k) => !MONITORING(k)) + L.sumCounts(d.mongoWorker, (k) => !MONITORING(k)),
+        monitoringInWindow:
+          L.sumCounts(d.mongoApi, (k) => !MONITORING(k)) + L.sumCounts(d.mongoWorker, (k) => !MONITORING(k)),
         apiByCommand: perJob(d.mongoApi, n),
         workerByCommand: perJob(d.mongoWorker, n),
       },
@@ -815,13 +1078,20 @@ async function phaseCost(ctx: Ctx) {
         serverCommandsPerJob: L.round(serverCmds / n, 2),
         apiByCommand: perJob(d.redisApi, n),
         workerByCommand: perJob(d.redisWorker, n),
-        serverByCommand: perJob(Object.fromEntries(Object.entries(stats).filter(([k]) => k !== 'info' && !k.startsWith('config'))), n),
+        serverByCommand: perJob(
+          Object.fromEntries(Object.entries(stats).filter(([k]) => k !== 'info' && !k.startsWith('config'))),
+          n,
+        ),
       },
     };
 
     // A synchronous chat completion (store: false), for comparison.
     const s0 = snap();
-    const chat = await L.runLoad({ concurrency: 4, count: C.cost.syncCalls, op: () => chatOnce({ name: 'ours', pool: st.pool, headers: AUTH }) });
+    const chat = await L.runLoad({
+      concurrency: 4,
+      count: C.cost.syncCalls,
+      op: () => chatOnce({ name: 'ours', pool: st.pool, headers: AUTH }),
+    });
     if (chat.errors) throw new Error(`chat errors: ${chat.firstError}`);
     await L.sleep(300);
     const s1 = snap();
@@ -833,7 +1103,12 @@ async function phaseCost(ctx: Ctx) {
       mongoPerCall: L.round((L.sumCounts(ca, MONITORING) + L.sumCounts(cw, MONITORING)) / m, 2),
       mongoApiByCommand: perJob(ca, m),
       mongoWorkerByCommand: perJob(cw, m),
-      redisRequestsPerCall: L.round((L.sumCounts(L.diffCounts(s1.redisApi, s0.redisApi)) + L.sumCounts(L.diffCounts(s1.redisWorker, s0.redisWorker))) / m, 2),
+      redisRequestsPerCall: L.round(
+        (L.sumCounts(L.diffCounts(s1.redisApi, s0.redisApi)) +
+          L.sumCounts(L.diffCounts(s1.redisWorker, s0.redisWorker))) /
+          m,
+        2,
+      ),
     };
   } finally {
     await st.stop();
@@ -843,16 +1118,27 @@ async function phaseCost(ctx: Ctx) {
   const prefix = `bfloor-cost-${rand()}`;
   const floorColl = new MongoClient(mongoUriFor(url(proxies.mongoFloor, 'mongodb'), `bench_floorcost_${rand()}`));
   const { queue, close: closeQueue } = openQueue(prefix, url(proxies.redisFloor, 'redis'), 1);
-  const fw = L.launch('floor-worker-cost', process.execPath, [join(__dirname, 'floor-worker.js')], {
-    PATH: process.env.PATH ?? '',
-    REDIS_URL: url(proxies.redisFloorWorker, 'redis'),
-    QUEUE_PREFIX: prefix,
-    QUEUE_NAME: 'responses',
-    CONCURRENCY: String(C.workerConcurrency),
-  }, join(ctx.work, 'logs', 'floor-cost-worker.log'));
+  const fw = L.launch(
+    'floor-worker-cost',
+    process.execPath,
+    [join(__dirname, 'floor-worker.js')],
+    {
+      PATH: process.env.PATH ?? '',
+      REDIS_URL: url(proxies.redisFloorWorker, 'redis'),
+      QUEUE_PREFIX: prefix,
+      QUEUE_NAME: 'responses',
+      CONCURRENCY: String(C.workerConcurrency),
+    },
+    join(ctx.work, 'logs', 'floor-cost-worker.log'),
+  );
   let floor: Record<string, unknown>;
   try {
-    await L.waitFor('floor worker', () => (readFileSync(fw.logFile, 'utf8').includes('ready') ? true : undefined), 20_000, 50);
+    await L.waitFor(
+      'floor worker',
+      () => (readFileSync(fw.logFile, 'utf8').includes('ready') ? true : undefined),
+      20_000,
+      50,
+    );
     const template = await ctx.mongo.db(st.db).collection('responses').findOne({});
     const fc = floorColl.db().collection('responses');
     const op = async (i: number) => {
@@ -892,9 +1178,25 @@ async function phaseCost(ctx: Ctx) {
     await L.stopProcess(fw.child);
     for (const p of Object.values(proxies)) await p.close();
   }
-  log(`   background job: MongoDB ${(background.mongo as { totalPerJob: number }).totalPerJob}/job, Redis ${(background.redis as { totalRequestsPerJob: number }).totalRequestsPerJob} requests/job`);
+  log(
+    `   background job: MongoDB ${(background.mongo as { totalPerJob: number }).totalPerJob}/job, Redis ${(background.redis as { totalRequestsPerJob: number }).totalRequestsPerJob} requests/job`,
+  );
   return { background, sync, floor } as {
-    background: { mongo: { apiPerJob: number; workerPerJob: number; totalPerJob: number; apiByCommand: Record<string, number>; workerByCommand: Record<string, number> }; redis: { apiRequestsPerJob: number; workerRequestsPerJob: number; totalRequestsPerJob: number; serverCommandsPerJob: number } };
+    background: {
+      mongo: {
+        apiPerJob: number;
+        workerPerJob: number;
+        totalPerJob: number;
+        apiByCommand: Record<string, number>;
+        workerByCommand: Record<string, number>;
+      };
+      redis: {
+        apiRequestsPerJob: number;
+        workerRequestsPerJob: number;
+        totalRequestsPerJob: number;
+        serverCommandsPerJob: number;
+      };
+    };
     sync: { mongoPerCall: number; redisRequestsPerCall: number };
     floor: { mongoPerJob: number; redisRequestsPerJob: number; serverCommandsPerJob: number };
   };
@@ -919,10 +1221,15 @@ function machine() {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const meminfo = readFileSync('/proc/meminfo', 'utf8');
   const redisVersion = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout?.trim() ?? 'unknown';
-  const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() || 'unknown';
+  const git =
+    spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() || 'unknown';
   let peerVersion = 'not installed';
   try {
-    peerVersion = (JSON.parse(readFileSync(join(PEER, 'node_modules', '@portkey-ai', 'gateway', 'package.json'), 'utf8')) as { version: string }).version;
+    peerVersion = (
+      JSON.parse(readFileSync(join(PEER, 'node_modules', '@portkey-ai', 'gateway', 'package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
   } catch {
     // not installed
   }
@@ -997,7 +1304,9 @@ function buildRows(r: Results): Row[] {
       rows.push({
         measurement: `4. Stream ${kind} inter-token overhead, mean (direct ${f2(v.direct.gapMean)} ms)`,
         ours: `${f2(v.ours.gapMean - v.direct.gapMean)} ms (gap p99 ${f2(v.ours.gap.p99)} vs ${f2(v.direct.gap.p99)})`,
-        baseline: v.peer ? `Portkey ${f2(v.peer.gapMean - v.direct.gapMean)} ms (gap p99 ${f2(v.peer.gap.p99)})` : 'Portkey n/a',
+        baseline: v.peer
+          ? `Portkey ${f2(v.peer.gapMean - v.direct.gapMean)} ms (gap p99 ${f2(v.peer.gap.p99)})`
+          : 'Portkey n/a',
         ratio: '',
         target: '(reported)',
         met: null,
@@ -1042,7 +1351,13 @@ function buildRows(r: Results): Row[] {
         met: null,
       });
     }
-    const s = r.memory.streams as { streams: number; idle: { apiMb: number; workerMb: number }; during: { apiMb: number; workerMb: number; open: number; workerActiveJobs: number }; apiKbPerStream: number; workerKbPerActiveStream: number | null };
+    const s = r.memory.streams as {
+      streams: number;
+      idle: { apiMb: number; workerMb: number };
+      during: { apiMb: number; workerMb: number; open: number; workerActiveJobs: number };
+      apiKbPerStream: number;
+      workerKbPerActiveStream: number | null;
+    };
     if (s?.during) {
       rows.push({
         measurement: `5. api RSS with ${s.during.open} open streams`,
@@ -1118,7 +1433,9 @@ function mdTable(rows: Row[]): string {
   return [
     '| measurement | ours | baseline / peer | ratio | target | met? |',
     '|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${[r.measurement, r.ours, r.baseline, r.ratio, r.target, metStr(r.met)].map(esc).join(' | ')} |`),
+    ...rows.map(
+      (r) => `| ${[r.measurement, r.ours, r.baseline, r.ratio, r.target, metStr(r.met)].map(esc).join(' | ')} |`,
+    ),
   ].join('\n');
 }
 
@@ -1144,7 +1461,17 @@ const METHOD = `How it was measured (all in one run, on this machine, loopback o
 - Peer notes (read in its package): Portkey 1.15.2 holds the first event of every stream for 25 ms before forwarding it (build/start-server.js), so its first-token overhead has that floor. Its @hono/node-server is held at 1.14.1 (bench/peer/package.json): from 1.14.2 on, its streaming path fails with "TypeError: immutable".`;
 
 /** Prints the table and writes bench/results/latest.json and bench/RESULTS.md. */
-function writeReport({ results, errors, ctx, work }: { results: Results; errors: string[]; ctx: Ctx | null; work: string }): void {
+function writeReport({
+  results,
+  errors,
+  ctx,
+  work,
+}: {
+  results: Results;
+  errors: string[];
+  ctx: Ctx | null;
+  work: string;
+}): void {
   const rows = buildRows(results);
   const seconds = L.round((Date.now() - t0) / 1000, 1);
   const date = new Date().toISOString();
@@ -1162,7 +1489,13 @@ function writeReport({ results, errors, ctx, work }: { results: Results; errors:
     date,
     seconds,
     machine: info,
-    services: ctx ? { redis: 'redis-server (dedicated, started by the bench)', mongo: ctx.mongoKind, peer: ctx.peerUrl ? `@portkey-ai/gateway ${info.portkeyGateway}` : ctx.peerError } : null,
+    services: ctx
+      ? {
+          redis: 'redis-server (dedicated, started by the bench)',
+          mongo: ctx.mongoKind,
+          peer: ctx.peerUrl ? `@portkey-ai/gateway ${info.portkeyGateway}` : ctx.peerError,
+        }
+      : null,
     config: C,
     table: rows,
     results,
@@ -1199,7 +1532,9 @@ async function main(): Promise<void> {
   const errors: string[] = [];
   // Past the budget: report what was measured, stop everything, exit.
   const watchdog = setTimeout(() => {
-    log(`time budget of ${C.budgetMs / 60_000} minutes exceeded during ${current}: reporting what was measured and stopping`);
+    log(
+      `time budget of ${C.budgetMs / 60_000} minutes exceeded during ${current}: reporting what was measured and stopping`,
+    );
     errors.push(`time budget of ${C.budgetMs / 60_000} minutes exceeded during ${current}; later phases were not run`);
     try {
       writeReport({ results, errors, ctx, work });
@@ -1219,7 +1554,10 @@ async function main(): Promise<void> {
     delete process.env.REDIS_URL;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const services = require(join(ROOT, 'dist-tools', 'dev', 'services.js')) as {
-      provisionServices(o: { log?: (l: string) => void; dataDir?: string }): Promise<{ redisUrl: string; mongoUri: string; mongoKind: string; pids: number[] }>;
+      provisionServices(o: {
+        log?: (l: string) => void;
+        dataDir?: string;
+      }): Promise<{ redisUrl: string; mongoUri: string; mongoKind: string; pids: number[] }>;
     };
     // Server files on tmpfs when there is one: the same for every side, and no disk noise.
     servicesDir = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/djq-bench-') : join(work, 'services');
@@ -1227,7 +1565,13 @@ async function main(): Promise<void> {
     prov.pids.forEach(L.adoptPid);
 
     const mockPort = await freePort();
-    L.launch('mock', process.execPath, [join(ROOT, 'dist-tools', 'mock-upstream', 'main.js')], { PATH: process.env.PATH ?? '', MOCK_PORT: String(mockPort), MOCK_HOST: '127.0.0.1' }, join(work, 'logs', 'mock.log'));
+    L.launch(
+      'mock',
+      process.execPath,
+      [join(ROOT, 'dist-tools', 'mock-upstream', 'main.js')],
+      { PATH: process.env.PATH ?? '', MOCK_PORT: String(mockPort), MOCK_HOST: '127.0.0.1' },
+      join(work, 'logs', 'mock.log'),
+    );
     const mockUrl = `http://127.0.0.1:${mockPort}`;
     await waitHttp(`${mockUrl}/__mock/requests`, 15_000, (s) => s === 200);
 
@@ -1235,7 +1579,13 @@ async function main(): Promise<void> {
     let peerError = peerInstallError;
     if (!peerError) {
       const port = await freePort();
-      L.launch('portkey', process.execPath, [join(PEER, 'start-portkey.mjs'), `--port=${port}`, '--headless'], { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir() }, join(work, 'logs', 'portkey.log'));
+      L.launch(
+        'portkey',
+        process.execPath,
+        [join(PEER, 'start-portkey.mjs'), `--port=${port}`, '--headless'],
+        { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir() },
+        join(work, 'logs', 'portkey.log'),
+      );
       try {
         await waitHttp(`http://127.0.0.1:${port}/`, 30_000);
         peerUrl = `http://127.0.0.1:${port}`;
@@ -1264,7 +1614,9 @@ async function main(): Promise<void> {
       }
     }
     if (ctx.peerError) log(`peer unavailable: ${ctx.peerError}`);
-    log(`services: redis ${ctx.redisUrl}, MongoDB (${ctx.mongoKind}) ${ctx.mongoUri}, mock ${mockUrl}, Portkey ${ctx.peerUrl ?? 'n/a'}`);
+    log(
+      `services: redis ${ctx.redisUrl}, MongoDB (${ctx.mongoKind}) ${ctx.mongoUri}, mock ${mockUrl}, Portkey ${ctx.peerUrl ?? 'n/a'}`,
+    );
 
     const c = ctx;
     const phase = async <K extends keyof Results>(key: K, fn: () => Promise<Results[K]>) => {

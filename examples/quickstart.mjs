@@ -19,13 +19,24 @@ async function poll(id) {
 }
 
 const t0 = Date.now();
-const created = await client.responses.create({ model: 'gpt-4o-mini', input: 'Write a haiku about queues.', background: true });
+const created = await client.responses.create({
+  model: 'gpt-4o-mini',
+  input: 'Write a haiku about queues.',
+  background: true,
+});
 console.log(`created ${created.id}: ${created.status} (${Date.now() - t0} ms)`);
 const done = await poll(created.id);
-console.log(`finished: ${done.status} in ${Date.now() - t0} ms; output_text: ${JSON.stringify(done.output_text)}; usage: ${JSON.stringify(done.usage)}`);
+console.log(
+  `finished: ${done.status} in ${Date.now() - t0} ms; output_text: ${JSON.stringify(done.output_text)}; usage: ${JSON.stringify(done.usage)}`,
+);
 
 // A slow call (the mock upstream honours mock_latency_ms), cancelled while it runs.
-const slow = await client.responses.create({ model: 'gpt-4o-mini', input: 'A very long story.', background: true, metadata: { mock_latency_ms: '60000' } });
+const slow = await client.responses.create({
+  model: 'gpt-4o-mini',
+  input: 'A very long story.',
+  background: true,
+  metadata: { mock_latency_ms: '60000' },
+});
 await sleep(500);
 const t1 = Date.now();
 const cancelled = await client.responses.cancel(slow.id);

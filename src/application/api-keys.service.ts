@@ -65,13 +65,18 @@ export class ApiKeysService implements OnModuleInit {
   }
 
   private resolveLimits(r: ApiKeyRecord | null): Caller['limits'] {
-    return { rpm: r?.limits.rpm ?? this.config.rateLimitRpm, concurrency: r?.limits.concurrency ?? this.config.rateLimitConcurrency };
+    return {
+      rpm: r?.limits.rpm ?? this.config.rateLimitRpm,
+      concurrency: r?.limits.concurrency ?? this.config.rateLimitConcurrency,
+    };
   }
 
   /** last_used_at, written at most once a minute per key and never on the request's path. */
   private touch(keyId: string, now: number): void {
     if (keyId.startsWith('boot_') || now - (this.touched.get(keyId) ?? 0) < TOUCH_EVERY_MS) return;
     this.touched.set(keyId, now);
-    this.repo.touch(keyId, new Date(now)).catch((err: Error) => this.log.warn({ keyId, err: err.message }, 'could not record last use'));
+    this.repo
+      .touch(keyId, new Date(now))
+      .catch((err: Error) => this.log.warn({ keyId, err: err.message }, 'could not record last use'));
   }
 }

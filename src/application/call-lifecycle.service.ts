@@ -38,7 +38,13 @@ export class CallLifecycle {
    * Accepts a call: the caller's limits first (429 when over), then the record is written, its
    * first events logged and its job enqueued. Anything failing on the way frees the slot again.
    */
-  async accept<R extends CallRecord>(store: CallKind<R>, caller: Caller, id: string, write: () => Promise<R>, firstEvents: (r: R) => LogEvent[]): Promise<R> {
+  async accept<R extends CallRecord>(
+    store: CallKind<R>,
+    caller: Caller,
+    id: string,
+    write: () => Promise<R>,
+    firstEvents: (r: R) => LogEvent[],
+  ): Promise<R> {
     await this.limiter.admit(caller, id);
     try {
       const record = await write();
@@ -60,11 +66,17 @@ export class CallLifecycle {
       if (firstEvents.length > 0) await this.events.append(record.responseId, firstEvents);
       await this.producer.enqueue(store.job, record.responseId, { ...key, requestId: record.omgUrId });
     } catch (err) {
-      this.log.error({ err: (err as Error).message, id: record.responseId, requestId: record.omgUrId }, 'enqueue failed');
+      this.log.error(
+        { err: (err as Error).message, id: record.responseId, requestId: record.omgUrId },
+        'enqueue failed',
+      );
       await store.repo.delete(key).catch(() => undefined);
       throw AppError.unavailable();
     }
-    this.log.info({ id: record.responseId, requestId: record.omgUrId, background: record.background }, `${store.noun} accepted`);
+    this.log.info(
+      { id: record.responseId, requestId: record.omgUrId, background: record.background },
+      `${store.noun} accepted`,
+    );
   }
 
   /**
@@ -72,7 +84,11 @@ export class CallLifecycle {
    * (closing the connection cancels the call, as with OpenAI). Failures become the error the
    * caller sees; a timeout cancels the call and answers 504.
    */
-  async awaitResult<R extends CallRecord>(store: CallKind<R>, key: CallKey, clientGone: AbortSignal): Promise<R | null> {
+  async awaitResult<R extends CallRecord>(
+    store: CallKind<R>,
+    key: CallKey,
+    clientGone: AbortSignal,
+  ): Promise<R | null> {
     const result = await this.waiter.wait(store.repo, key, this.config.syncTimeoutMs, clientGone);
     switch (result.kind) {
       case 'aborted':
@@ -94,7 +110,11 @@ export class CallLifecycle {
         if (record.status === 'failed' && record.error) {
           // The job already retried what was worth retrying; the SDK must not submit it again.
           const status = record.errorStatus ?? 500;
-          throw new AppError('upstream_failed', record.error.message, { status, code: record.error.code, retryable: false });
+          throw new AppError('upstream_failed', record.error.message, {
+            status,
+            code: record.error.code,
+            retryable: false,
+          });
         }
         return record;
       }
@@ -107,7 +127,10 @@ export class CallLifecycle {
    * taken is removed. The fast path is best-effort; workers also re-read the flag.
    */
   async stop<R extends CallRecord>(store: CallKind<R>, key: CallKey): Promise<R | null> {
-    const cancelled = await store.repo.transition(key, ACTIVE_STATUSES, { status: 'cancelled', cancelledAt: new Date() } as CallChanges<R>);
+    const cancelled = await store.repo.transition(key, ACTIVE_STATUSES, {
+      status: 'cancelled',
+      cancelledAt: new Date(),
+    } as CallChanges<R>);
     if (!cancelled) return null;
     const results = await Promise.allSettled([
       this.bus.publish(BusChannel.Cancel, key.responseId),
@@ -118,7 +141,11 @@ export class CallLifecycle {
       this.limiter.release(cancelled.keyId, key.responseId),
     ]);
     for (const r of results) {
-      if (r.status === 'rejected') this.log.warn({ id: key.responseId, err: String(r.reason) }, 'cancel fast path failed; workers will see the flag');
+      if (r.status === 'rejected')
+        this.log.warn(
+          { id: key.responseId, err: String(r.reason) },
+          'cancel fast path failed; workers will see the flag',
+        );
     }
     return cancelled;
   }

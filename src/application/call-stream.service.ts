@@ -46,7 +46,8 @@ export class CallStreamService {
       if (!last) {
         // The log expired: rebuild the events from the stored record.
         const events = format.replay(record);
-        for (let seq = afterSeq + 1; seq < events.length; seq++) if (events[seq].data !== '') yield format.frame(events[seq].data, seq);
+        for (let seq = afterSeq + 1; seq < events.length; seq++)
+          if (events[seq].data !== '') yield format.frame(events[seq].data, seq);
         return;
       }
       if (last.end && last.seq <= afterSeq) return; // the client already has everything

@@ -32,14 +32,20 @@ export class ChatCompletionsService {
     private readonly streams: CallStreamService,
   ) {}
 
-  async create(caller: Caller, body: Validated<CreateChatBody>, ctx: RequestContext, clientGone: AbortSignal): Promise<CallAnswer> {
+  async create(
+    caller: Caller,
+    body: Validated<CreateChatBody>,
+    ctx: RequestContext,
+    clientGone: AbortSignal,
+  ): Promise<CallAnswer> {
     const req = createChatRequest(body.value);
     const responseId = newChatCompletionId();
     const record = await this.calls.accept(
       this.kind,
       caller,
       responseId,
-      () => this.kind.repo.insert(newCallRecord({ ...callerFields(caller, ctx), responseId, request: body.raw, ...req })),
+      () =>
+        this.kind.repo.insert(newCallRecord({ ...callerFields(caller, ctx), responseId, request: body.raw, ...req })),
       () => [],
     );
     if (req.stream) return { frames: this.frames(record, clientGone) };
@@ -84,7 +90,9 @@ export class ChatCompletionsService {
   /** Streams the chunks live; closing a synchronous stream cancels the call. */
   private async *frames(record: ChatCompletionRecord, clientGone: AbortSignal) {
     try {
-      yield* this.streams.frames(this.kind, CHAT_STREAM, record, -1, clientGone, { cancelOnDisconnect: !record.background });
+      yield* this.streams.frames(this.kind, CHAT_STREAM, record, -1, clientGone, {
+        cancelOnDisconnect: !record.background,
+      });
     } finally {
       if (!record.store) await this.kind.repo.delete(keyOf(record));
     }

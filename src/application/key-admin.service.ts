@@ -44,7 +44,9 @@ export class KeyAdminService {
   async update(keyId: string, input: KeyFields): Promise<KeyView> {
     const current = await this.repo.findById(keyId);
     if (!current) throw notFound(keyId);
-    const changes: Partial<Pick<ApiKeyRecord, 'name' | 'enabled' | 'limits'>> = { limits: limitsOf(input, current.limits) };
+    const changes: Partial<Pick<ApiKeyRecord, 'name' | 'enabled' | 'limits'>> = {
+      limits: limitsOf(input, current.limits),
+    };
     if (input.name !== undefined) changes.name = input.name;
     if (input.enabled !== undefined) {
       if (input.enabled && current.revokedAt) {

@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { ACTIVE_STATUSES, callerFields, keyOf, newCallRecord, type ResponseRecord, TERMINAL_STATUSES } from '../domain/call';
+import {
+  ACTIVE_STATUSES,
+  callerFields,
+  keyOf,
+  newCallRecord,
+  type ResponseRecord,
+  TERMINAL_STATUSES,
+} from '../domain/call';
 import type { Caller } from '../domain/caller';
 import { AppError } from '../domain/errors';
 import { newResponseId } from '../domain/ids';

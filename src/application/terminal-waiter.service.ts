@@ -24,7 +24,12 @@ export class TerminalWaiter implements OnModuleInit {
     await this.bus.subscribe(BusChannel.Terminal, (id) => this.wakers.get(id)?.forEach((wake) => wake()));
   }
 
-  async wait<R extends CallRecord>(repo: CallRecordStore<R>, key: CallKey, timeoutMs: number, signal: AbortSignal): Promise<WaitResult<R>> {
+  async wait<R extends CallRecord>(
+    repo: CallRecordStore<R>,
+    key: CallKey,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<WaitResult<R>> {
     const deadline = Date.now() + timeoutMs;
     let wake: () => void = () => undefined;
     const set = this.wakers.get(key.responseId) ?? new Set();

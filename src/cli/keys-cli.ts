@@ -37,27 +37,32 @@ class KeysToolModule {
         {
           provide: KeyAdminService,
           inject: [ApiKeysRepository, RedisBus],
-          useFactory: (repo: ApiKeysRepository, bus: RedisBus) => new KeyAdminService(repo, config.redisUrl ? bus : null),
+          useFactory: (repo: ApiKeysRepository, bus: RedisBus) =>
+            new KeyAdminService(repo, config.redisUrl ? bus : null),
         },
       ],
     };
   }
 }
 
-function parseArgs(argv: string[]): { command: string; positional: string[]; flags: Record<string, string | true> } {
+function parseArgs(argv: string[]): {
+  command: string;
+  positional: string[];
+  flags: ReadonlyMap<string, string | true>;
+} {
   const [command = 'help', ...rest] = argv;
   const positional: string[] = [];
-  const flags: Record<string, string | true> = {};
+  const flags = new Map<string, string | true>();
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     if (!arg.startsWith('--')) {
       positional.push(arg);
     } else if (arg === '--enable' || arg === '--disable') {
-      flags[arg.slice(2)] = true;
+      flags.set(arg.slice(2), true);
     } else {
       const value = rest[i + 1];
       if (value === undefined || value.startsWith('--')) throw new Error(`${arg} needs a value`);
-      flags[arg.slice(2)] = value;
+      flags.set(arg.slice(2), value);
       i++;
     }
   }
@@ -65,15 +70,15 @@ function parseArgs(argv: string[]): { command: string; positional: string[]; fla
 }
 
 /** The flags as the admin API's body, validated by the same schema. */
-function bodyOf(flags: Record<string, string | true>): Record<string, unknown> {
+function bodyOf(flags: ReadonlyMap<string, string | true>): Record<string, unknown> {
   const num = (v: string | true | undefined) => (v === undefined ? undefined : v === 'default' ? null : Number(v));
   const body: Record<string, unknown> = {
-    user_id: flags.user,
-    name: flags.name,
-    tier: flags.tier,
-    rpm: num(flags.rpm),
-    concurrency: num(flags.concurrency),
-    enabled: flags.enable ? true : flags.disable ? false : undefined,
+    user_id: flags.get('user'),
+    name: flags.get('name'),
+    tier: flags.get('tier'),
+    rpm: num(flags.get('rpm')),
+    concurrency: num(flags.get('concurrency')),
+    enabled: flags.has('enable') ? true : flags.has('disable') ? false : undefined,
   };
   return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
 }
@@ -99,7 +104,8 @@ async function main(): Promise<number> {
       out = created;
       process.stderr.write('Store the secret now: it is not shown again.\n');
     } else if (command === 'list') {
-      out = await keys.list(typeof flags.user === 'string' ? flags.user : undefined);
+      const user = flags.get('user');
+      out = await keys.list(typeof user === 'string' ? user : undefined);
     } else if (command === 'update') {
       out = await keys.update(positional[0] ?? '', parseRequest(updateKeySchema, bodyOf(flags)));
     } else {

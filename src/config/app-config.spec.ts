@@ -1,6 +1,10 @@
 import { ConfigError, loadConfig } from './app-config';
 
-const base = { REDIS_URL: 'redis://127.0.0.1:6379', MONGODB_URI: 'mongodb://127.0.0.1:27017/db', API_KEYS: 'sk-a:alice' };
+const base = {
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  MONGODB_URI: 'mongodb://127.0.0.1:27017/db',
+  API_KEYS: 'sk-a:alice',
+};
 
 function problems(env: Record<string, string>, role: 'api' | 'worker' = 'api'): string[] {
   try {
@@ -25,7 +29,13 @@ describe('loadConfig', () => {
   });
 
   it('lists every bad value at once, naming the variable', () => {
-    const found = problems({ REDIS_URL: 'http://x', MONGODB_URI: '', PORT: '70000', WORKER_CONCURRENCY: 'ten', API_KEYS: 'nokey' });
+    const found = problems({
+      REDIS_URL: 'http://x',
+      MONGODB_URI: '',
+      PORT: '70000',
+      WORKER_CONCURRENCY: 'ten',
+      API_KEYS: 'nokey',
+    });
     expect(found).toEqual([
       'PORT must be an integer from 1 to 65535 (got "70000")',
       expect.stringMatching(/^REDIS_URL must be a redis: or rediss:\/\/ URL/),
@@ -43,12 +53,16 @@ describe('loadConfig', () => {
 
   it('requires API_KEYS for the api and UPSTREAM_BASE_URL for the worker only', () => {
     expect(problems({ ...base, API_KEYS: '' }, 'api')).toEqual([expect.stringMatching(/^API_KEYS is required/)]);
-    expect(problems({ ...base, API_KEYS: '' }, 'worker')).toEqual([expect.stringMatching(/^UPSTREAM_BASE_URL is required/)]);
+    expect(problems({ ...base, API_KEYS: '' }, 'worker')).toEqual([
+      expect.stringMatching(/^UPSTREAM_BASE_URL is required/),
+    ]);
     expect(problems({ ...base, API_KEYS: '', UPSTREAM_BASE_URL: 'http://127.0.0.1:4010/v1' }, 'worker')).toEqual([]);
   });
 
   it('rejects duplicate keys and bad user ids', () => {
-    expect(problems({ ...base, API_KEYS: 'k1:a,k1:b' })).toEqual(['API_KEYS entry 2 repeats a key that was already listed']);
+    expect(problems({ ...base, API_KEYS: 'k1:a,k1:b' })).toEqual([
+      'API_KEYS entry 2 repeats a key that was already listed',
+    ]);
     expect(problems({ ...base, API_KEYS: 'k1:a b' })).toEqual([expect.stringMatching(/userId must be/)]);
   });
 });

@@ -131,7 +131,10 @@ export function parseApiKeys(raw: string | undefined, required: boolean, problem
   const keys = new Map<string, string>();
   const value = raw?.trim() ?? '';
   if (value === '') {
-    if (required) problems.push('API_KEYS is required: a comma-separated list of key:userId pairs, e.g. "sk-local-1:alice,sk-local-2:bob"');
+    if (required)
+      problems.push(
+        'API_KEYS is required: a comma-separated list of key:userId pairs, e.g. "sk-local-1:alice,sk-local-2:bob"',
+      );
     return keys;
   }
   value.split(',').forEach((entry, i) => {
@@ -140,7 +143,9 @@ export function parseApiKeys(raw: string | undefined, required: boolean, problem
     const key = at > 0 ? pair.slice(0, at) : '';
     const userId = at > 0 ? pair.slice(at + 1) : '';
     if (!key || !userId || /\s/.test(key)) {
-      problems.push(`API_KEYS entry ${i + 1} must look like key:userId with no spaces in the key (got ${describe(pair)})`);
+      problems.push(
+        `API_KEYS entry ${i + 1} must look like key:userId with no spaces in the key (got ${describe(pair)})`,
+      );
     } else if (!/^[A-Za-z0-9_.@-]{1,128}$/.test(userId)) {
       problems.push(`API_KEYS entry ${i + 1}: userId must be 1-128 letters, digits or _ . @ - (got "${userId}")`);
     } else if (keys.has(key)) {
@@ -168,17 +173,21 @@ function describe(value: string): string {
 }
 
 class Reader {
-  constructor(private readonly env: Env, private readonly problems: string[]) {}
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
 
   str(name: string): string | undefined {
-    const v = this.env[name]?.trim();
+    const v = Object.hasOwn(this.env, name) ? this.env[name]?.trim() : undefined;
     return v === '' ? undefined : v;
   }
 
   /** A secret: only its length is ever echoed in a message. */
   secret(name: string, minLength: number): string | undefined {
     const v = this.str(name);
-    if (v !== undefined && v.length < minLength) this.problems.push(`${name} must be at least ${minLength} characters (got ${describe(v)})`);
+    if (v !== undefined && v.length < minLength)
+      this.problems.push(`${name} must be at least ${minLength} characters (got ${describe(v)})`);
     return v;
   }
 
@@ -206,7 +215,10 @@ class Reader {
       ok = false;
     }
     // The value may carry a password, so it is not echoed back.
-    if (!ok) this.problems.push(`${name} must be a ${protocols.join(' or ')}// URL (got ${describe(v)} that does not parse as one)`);
+    if (!ok)
+      this.problems.push(
+        `${name} must be a ${protocols.join(' or ')}// URL (got ${describe(v)} that does not parse as one)`,
+      );
     return v;
   }
 
@@ -239,7 +251,9 @@ export function parsePriceTable(raw: string | undefined, problems: string[]): Pr
   try {
     parsed = JSON.parse(raw);
   } catch {
-    problems.push('PRICE_TABLE must be JSON like {"gpt-4o-mini":{"input":150,"output":600}} (coins per million tokens)');
+    problems.push(
+      'PRICE_TABLE must be JSON like {"gpt-4o-mini":{"input":150,"output":600}} (coins per million tokens)',
+    );
     return table;
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {

@@ -66,7 +66,9 @@ export interface CallKey {
 export type NewCall<R extends CallRecord> = Omit<R, 'createdAt' | 'updatedAt'>;
 
 /** A `$set`: top-level fields, or dotted paths into commonData. */
-export type CallChanges<R extends CallRecord> = Partial<Omit<R, 'userId' | 'responseId' | 'createdAt' | 'updatedAt'>> & {
+export type CallChanges<R extends CallRecord> = Partial<
+  Omit<R, 'userId' | 'responseId' | 'createdAt' | 'updatedAt'>
+> & {
   [path: `commonData.${string}`]: unknown;
 };
 
@@ -93,7 +95,14 @@ export function callerFields(
   caller: { userId: string; keyId: string },
   ctx: { requestId: string; reqBodyHash: string; userAgent: string | null; reqIp: string | null },
 ): Pick<NewCallFields, 'userId' | 'keyId' | 'requestId' | 'reqBodyHash' | 'userAgent' | 'reqIp'> {
-  return { userId: caller.userId, keyId: caller.keyId, requestId: ctx.requestId, reqBodyHash: ctx.reqBodyHash, userAgent: ctx.userAgent, reqIp: ctx.reqIp };
+  return {
+    userId: caller.userId,
+    keyId: caller.keyId,
+    requestId: ctx.requestId,
+    reqBodyHash: ctx.reqBodyHash,
+    userAgent: ctx.userAgent,
+    reqIp: ctx.reqIp,
+  };
 }
 
 /** The shared part of a freshly accepted call, in OhMyGPT's record shape, status `queued`. */

@@ -10,7 +10,14 @@ export function toChatCompletion(r: ChatCompletionRecord): JsonObject {
   const stored = r.commonData.openAIStoredBody;
   const base: JsonObject = stored
     ? { ...stored }
-    : { id: r.responseId, object: 'chat.completion', created: unixSeconds(r.createdAt), model: r.model, choices: [], usage: null };
+    : {
+        id: r.responseId,
+        object: 'chat.completion',
+        created: unixSeconds(r.createdAt),
+        model: r.model,
+        choices: [],
+        usage: null,
+      };
   base.metadata = r.metadata ?? {};
   if (r.background) {
     base.status = r.status;
@@ -26,11 +33,21 @@ export function toStoredMessages(r: ChatCompletionRecord): JsonObject[] {
     const { content, name, ...rest } = m;
     const parts = Array.isArray(content) ? (content as JsonObject[]) : null;
     const text = parts
-      ? parts.filter((p) => p.type === 'text' && typeof p.text === 'string').map((p) => p.text as string).join('\n') || null
+      ? parts
+          .filter((p) => p.type === 'text' && typeof p.text === 'string')
+          .map((p) => p.text as string)
+          .join('\n') || null
       : typeof content === 'string'
         ? content
         : null;
-    return { ...rest, id: `${r.responseId}-${i}`, role: m.role, content: text, name: name ?? null, content_parts: parts };
+    return {
+      ...rest,
+      id: `${r.responseId}-${i}`,
+      role: m.role,
+      content: text,
+      name: name ?? null,
+      content_parts: parts,
+    };
   });
 }
 

@@ -40,18 +40,36 @@ export const UPSTREAM_TERMINAL = new Set(['response.completed', 'response.failed
  * up to in_progress and ends without a terminal event, as it did live.
  */
 export function replayEvents(record: ResponseRecord): LogEvent[] {
-  const accepted = { ...record, status: 'queued' as const, output: [], usage: null, completedAt: null, error: null, incompleteDetails: null };
+  const accepted = {
+    ...record,
+    status: 'queued' as const,
+    output: [],
+    usage: null,
+    completedAt: null,
+    error: null,
+    incompleteDetails: null,
+  };
   const events = acceptedEvents(accepted);
   events.push(...startedEvents({ ...accepted, status: 'in_progress' }));
   if (record.status === 'cancelled') return events;
   record.output.forEach((item, outputIndex) => {
     const content = Array.isArray(item.content) ? (item.content as Record<string, unknown>[]) : [];
-    events.push(event('response.output_item.added', { output_index: outputIndex, item: { ...item, status: 'in_progress', ...(item.type === 'message' ? { content: [] } : {}) } }));
+    events.push(
+      event('response.output_item.added', {
+        output_index: outputIndex,
+        item: { ...item, status: 'in_progress', ...(item.type === 'message' ? { content: [] } : {}) },
+      }),
+    );
     if (item.type === 'message') {
       content.forEach((part, contentIndex) => {
         const where = { item_id: item.id, output_index: outputIndex, content_index: contentIndex };
         const text = typeof part.text === 'string' ? part.text : '';
-        events.push(event('response.content_part.added', { ...where, part: { ...part, ...(part.type === 'output_text' ? { text: '' } : {}) } }));
+        events.push(
+          event('response.content_part.added', {
+            ...where,
+            part: { ...part, ...(part.type === 'output_text' ? { text: '' } : {}) },
+          }),
+        );
         if (part.type === 'output_text') {
           events.push(event('response.output_text.delta', { ...where, delta: text, logprobs: [] }));
           events.push(event('response.output_text.done', { ...where, text, logprobs: [] }));

@@ -1,5 +1,5 @@
 import { unixSeconds } from './ids';
-import type { JsonObject } from './json';
+import { type JsonObject, ownValue } from './json';
 import type { ResponseRecord } from './call';
 
 /** Echoed request settings, with OpenAI's defaults for the ones the caller left out. */
@@ -25,19 +25,28 @@ const ECHO_DEFAULTS: JsonObject = {
 };
 
 /** Fields the upstream reports more precisely than the request (e.g. the resolved model name). */
-const FROM_UPSTREAM = ['model', 'service_tier', 'reasoning', 'text', 'temperature', 'top_p', 'tool_choice', 'tools', 'truncation'];
+const FROM_UPSTREAM = [
+  'model',
+  'service_tier',
+  'reasoning',
+  'text',
+  'temperature',
+  'top_p',
+  'tool_choice',
+  'tools',
+  'truncation',
+];
 
 /** The OpenAI `Response` object for a stored record, in any status. */
 export function toResponseObject(r: ResponseRecord): JsonObject {
   const request = r.commonData.requestRawData;
   const upstream = r.commonData.responseRawData ?? {};
-  const echo: JsonObject = {};
-  for (const [field, def] of Object.entries(ECHO_DEFAULTS)) {
-    echo[field] = request[field] ?? def;
-  }
-  for (const field of FROM_UPSTREAM) {
-    if (upstream[field] !== undefined && upstream[field] !== null) echo[field] = upstream[field];
-  }
+  const echo: JsonObject = Object.fromEntries([
+    ...Object.entries(ECHO_DEFAULTS).map(([field, def]) => [field, ownValue(request, field) ?? def]),
+    ...FROM_UPSTREAM.map((field) => [field, ownValue(upstream, field)]).filter(
+      ([, v]) => v !== undefined && v !== null,
+    ),
+  ]);
   // A foreground response never shows `queued`: it is being worked on from the caller's view.
   const status = !r.background && r.status === 'queued' ? 'in_progress' : r.status;
   return {

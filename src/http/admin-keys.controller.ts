@@ -19,7 +19,9 @@ export class AdminKeysController {
   }
 
   @Get()
-  async list(@ValidQuery(keyListQuerySchema) query: { user_id?: string }): Promise<{ object: 'list'; data: KeyView[] }> {
+  async list(
+    @ValidQuery(keyListQuerySchema) query: { user_id?: string },
+  ): Promise<{ object: 'list'; data: KeyView[] }> {
     return { object: 'list', data: await this.keys.list(query.user_id) };
   }
 

@@ -50,8 +50,15 @@ const STORE_TOO_LARGE_CODES = new Set([10334, 17419, 17420]);
 function fromStoreRefusal(err: unknown): AppError | null {
   const e = err as { name?: string; code?: unknown };
   if (!e || typeof e !== 'object') return null;
-  if (e.name === 'BSONError' || (e.name === 'MongoServerError' && typeof e.code === 'number' && STORE_REFUSED_CODES.has(e.code))) {
-    return AppError.badRequest('The request contains a field name or value that cannot be stored (for example a key starting with "$" or containing ".", or arrays nested in arrays).', null, 'invalid_value');
+  if (
+    e.name === 'BSONError' ||
+    (e.name === 'MongoServerError' && typeof e.code === 'number' && STORE_REFUSED_CODES.has(e.code))
+  ) {
+    return AppError.badRequest(
+      'The request contains a field name or value that cannot be stored (for example a key starting with "$" or containing ".", or arrays nested in arrays).',
+      null,
+      'invalid_value',
+    );
   }
   if (e.name === 'MongoServerError' && typeof e.code === 'number' && STORE_TOO_LARGE_CODES.has(e.code)) {
     return AppError.tooLarge('The request is too large to be stored.');
@@ -67,7 +74,6 @@ export function errorEnvelope(err: AppError, path: string): unknown {
   if (path.startsWith(OHMYGPT_PATH_PREFIX)) return { statusCode: statusOf(err), message: err.message, data: null };
   return { error: { message: err.message, type: typeOf(err), param: err.param, code: err.code } };
 }
-
 
 /** The one mapping point from any thrown value to OpenAI's error envelope. */
 @Catch()
@@ -101,7 +107,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (bodyError) return bodyError;
     const refused = fromStoreRefusal(exception);
     if (refused) {
-      this.logger.warn({ requestId, err: (exception as Error).message?.slice(0, 300) }, 'store refused the request content');
+      this.logger.warn(
+        { requestId, err: (exception as Error).message?.slice(0, 300) },
+        'store refused the request content',
+      );
       return refused;
     }
     if (isOutage(exception)) {
@@ -124,7 +133,8 @@ function fromHttpException(e: HttpException, req: Request): AppError {
   if (parsed) return parsed;
   if (status === 413) return AppError.tooLarge('The request body is too large.');
   // Nest turns body-parser's SyntaxError into a bare BadRequestException carrying its message.
-  if (status === 400 && /JSON|Unexpected token|Unexpected end/.test(e.message)) return fromBodyParserError({ type: 'entity.parse.failed' })!;
+  if (status === 400 && /JSON|Unexpected token|Unexpected end/.test(e.message))
+    return fromBodyParserError({ type: 'entity.parse.failed' })!;
   if (status === 400) return AppError.badRequest(e.message);
   return new AppError(kindOfStatus(status), e.message, { status });
 }
@@ -132,7 +142,10 @@ function fromHttpException(e: HttpException, req: Request): AppError {
 /** The kind for a status Nest or a body parser chose; the status itself is kept either way. */
 function kindOfStatus(status: number): ErrorKind {
   if (status >= 500) return 'internal';
-  return (Object.keys(STATUS) as ErrorKind[]).find((k) => k !== 'upstream_failed' && STATUS[k] === status) ?? 'invalid_request';
+  return (
+    (Object.keys(STATUS) as ErrorKind[]).find((k) => k !== 'upstream_failed' && STATUS[k] === status) ??
+    'invalid_request'
+  );
 }
 
 /** body-parser errors carry a `type`; turn them into clear 4xx answers. */

@@ -30,21 +30,30 @@ export class OhMyGptStoreController {
 
   @Post('list-completions-data')
   @HttpCode(200)
-  async list(@CurrentCaller() caller: Caller, @ValidBody(ohMyGptFormSchema) form: Validated<JsonObject>): Promise<JsonObject> {
+  async list(
+    @CurrentCaller() caller: Caller,
+    @ValidBody(ohMyGptFormSchema) form: Validated<JsonObject>,
+  ): Promise<JsonObject> {
     const query: OhMyGptListForm = parseRequest(ohMyGptListSchema, form.value);
     return { statusCode: 200, message: 'Query Success', data: await this.store.list(caller, query) };
   }
 
   @Post('get-completion-data')
   @HttpCode(200)
-  async get(@CurrentCaller() caller: Caller, @ValidBody(ohMyGptFormSchema) form: Validated<JsonObject>): Promise<JsonObject> {
+  async get(
+    @CurrentCaller() caller: Caller,
+    @ValidBody(ohMyGptFormSchema) form: Validated<JsonObject>,
+  ): Promise<JsonObject> {
     const { responseId } = parseRequest(ohMyGptRecordSchema, form.value);
     return { statusCode: 200, message: 'Query Success', data: await this.store.get(caller, responseId!) };
   }
 
   @Post('delete-completion-data')
   @HttpCode(200)
-  async delete(@CurrentCaller() caller: Caller, @ValidBody(ohMyGptFormSchema) form: Validated<JsonObject>): Promise<JsonObject> {
+  async delete(
+    @CurrentCaller() caller: Caller,
+    @ValidBody(ohMyGptFormSchema) form: Validated<JsonObject>,
+  ): Promise<JsonObject> {
     const { responseId } = parseRequest(ohMyGptRecordSchema, form.value);
     return { statusCode: 200, message: 'Delete Success', data: await this.store.delete(caller, responseId!) };
   }

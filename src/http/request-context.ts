@@ -20,7 +20,9 @@ export function requestContextOf(req: ContextRequest): RequestContext {
     requestId: req.requestId ?? newRequestId(),
     userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null,
     reqIp: req.ip ?? null,
-    reqBodyHash: createHash('sha256').update(req.rawBody ?? Buffer.alloc(0)).digest('hex'),
+    reqBodyHash: createHash('sha256')
+      .update(req.rawBody ?? Buffer.alloc(0))
+      .digest('hex'),
   };
 }
 

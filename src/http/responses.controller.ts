@@ -7,7 +7,11 @@ import type { JsonObject } from '../domain/json';
 import type { ItemList, ListQuery } from '../domain/list';
 import type { RequestContext, Validated } from '../domain/request-context';
 import { listQuerySchema } from '../domain/requests/common';
-import { type CreateResponseBody, createResponseSchema, retrieveQuerySchema } from '../domain/requests/responses.request';
+import {
+  type CreateResponseBody,
+  createResponseSchema,
+  retrieveQuerySchema,
+} from '../domain/requests/responses.request';
 import { APP_CONFIG } from '../infra/tokens';
 import { AuthGuard, CurrentCaller } from './auth.guard';
 import { checkId } from './ids';

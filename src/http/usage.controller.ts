@@ -13,7 +13,10 @@ export class UsageController {
 
   /** `start_date` and `end_date` (YYYY-MM-DD, UTC, inclusive); the last 30 days by default. */
   @Get()
-  get(@CurrentCaller() caller: Caller, @ValidQuery(usageQuerySchema) range: { from: string; to: string }): Promise<UsageSummary> {
+  get(
+    @CurrentCaller() caller: Caller,
+    @ValidQuery(usageQuerySchema) range: { from: string; to: string },
+  ): Promise<UsageSummary> {
     return this.usage.summary(caller, range.from, range.to);
   }
 }

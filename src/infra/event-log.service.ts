@@ -76,7 +76,11 @@ export class EventLog {
   /** Appends in order; returns the last sequence number written, or -1 if the log was closed. */
   async append(id: string, events: LogEvent[]): Promise<number> {
     if (events.length === 0) return -1;
-    const args: string[] = [String(ACTIVE_TTL_S), String(this.config.eventLogRetentionS), this.bus.channel(this.channel(id))];
+    const args: string[] = [
+      String(ACTIVE_TTL_S),
+      String(this.config.eventLogRetentionS),
+      this.bus.channel(this.channel(id)),
+    ];
     for (const e of events) args.push(e.data, e.end ? '1' : '0');
     return this.redis.appendEvents(this.key(id), ...args);
   }
@@ -88,7 +92,10 @@ export class EventLog {
 
   /** Entries after sequence number `afterSeq` (-1 for all), at most `count`. */
   async read(id: string, afterSeq: number, count = 500): Promise<LogEntry[]> {
-    const raw = (await this.redis.xrange(this.key(id), `0-${afterSeq + 2}`, '+', 'COUNT', count)) as [string, string[]][];
+    const raw = (await this.redis.xrange(this.key(id), `0-${afterSeq + 2}`, '+', 'COUNT', count)) as [
+      string,
+      string[],
+    ][];
     return raw.map(toEntry);
   }
 
@@ -108,7 +115,6 @@ export class EventLog {
   sink(id: string): EventSink {
     return new EventSink((events) => this.append(id, events));
   }
-
 }
 
 /** A stream entry `0-(seq+1)` with fields `d` (payload) and, on the last one, `t: end`. */

@@ -18,7 +18,12 @@ export function isOutage(err: unknown): boolean {
   if (!e || typeof e !== 'object') return false;
   if (e.name && OUTAGE_NAMES.has(e.name)) return true;
   const msg = e.message ?? '';
-  if (/Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|buffering timed out|connection .* closed|Client must be connected|topology was destroyed/i.test(msg)) return true;
+  if (
+    /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|buffering timed out|connection .* closed|Client must be connected|topology was destroyed/i.test(
+      msg,
+    )
+  )
+    return true;
   return e.cause !== undefined && e.cause !== err && isOutage(e.cause);
 }
 

@@ -76,7 +76,11 @@ export class RateLimiter {
       verdict === 1
         ? `Rate limit reached for requests per minute (RPM): limit ${caller.limits.rpm}. Please try again in ${retryAfter}s.`
         : `Too many calls in flight for this API key: limit ${caller.limits.concurrency}. Please retry when one has finished.`;
-    throw new AppError('rate_limited', message, { type: 'requests', code: 'rate_limit_exceeded', retryAfterS: Number(retryAfter) });
+    throw new AppError('rate_limited', message, {
+      type: 'requests',
+      code: 'rate_limit_exceeded',
+      retryAfterS: Number(retryAfter),
+    });
   }
 
   /** Frees an in-flight slot; idempotent, and harmless for a call that had none. */

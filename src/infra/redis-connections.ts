@@ -62,11 +62,16 @@ interface Policy {
 }
 
 function commandOptions(config: AppConfig): Policy {
-  return config.role === 'api' ? { maxRetriesPerRequest: 1, enableOfflineQueue: false } : { maxRetriesPerRequest: null };
+  return config.role === 'api'
+    ? { maxRetriesPerRequest: 1, enableOfflineQueue: false }
+    : { maxRetriesPerRequest: null };
 }
 
 /** BullMQ's connection for queues (producers, with the command policy) and workers (consumers, which wait). */
-export function bullmqConnection(config: AppConfig, purpose: 'queue' | 'worker'): Policy & { url: string; connectionName: string } {
+export function bullmqConnection(
+  config: AppConfig,
+  purpose: 'queue' | 'worker',
+): Policy & { url: string; connectionName: string } {
   const options: Policy = purpose === 'worker' ? { maxRetriesPerRequest: null } : commandOptions(config);
   return { url: config.redisUrl, ...options, connectionName: `${config.role}-${purpose}` };
 }

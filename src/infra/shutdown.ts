@@ -8,7 +8,12 @@ export const HARD_STOP_MARGIN_MS = 10_000;
  * rest of the app), then exit; exit 1 if either throws, or if both together take longer than
  * `graceMs` + HARD_STOP_MARGIN_MS (closing can wait forever on a store that is gone).
  */
-export function onStopSignal(logger: Logger, graceMs: number, drain: (signal: string) => Promise<void>, close: () => Promise<void>): void {
+export function onStopSignal(
+  logger: Logger,
+  graceMs: number,
+  drain: (signal: string) => Promise<void>,
+  close: () => Promise<void>,
+): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

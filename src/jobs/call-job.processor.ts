@@ -18,7 +18,13 @@ interface JobHandlers {
 export class CallJobProcessor {
   private readonly handlers: ReadonlyMap<string, JobHandlers>;
 
-  constructor(runner: CallRunner, responses: ResponseCalls, responseProtocol: ResponseProtocol, chat: ChatCalls, chatProtocol: ChatProtocol) {
+  constructor(
+    runner: CallRunner,
+    responses: ResponseCalls,
+    responseProtocol: ResponseProtocol,
+    chat: ChatCalls,
+    chatProtocol: ChatProtocol,
+  ) {
     this.handlers = new Map<string, JobHandlers>([
       [
         JobName.RunResponse,
@@ -47,7 +53,10 @@ export class CallJobProcessor {
   /** After the last attempt failed (or the job stalled too often): record it once. */
   async onFinalFailure(job: Job<RunCallPayload>, err: Error): Promise<void> {
     const { handlers, payload } = this.parse(job);
-    await handlers.fail(payload, { code: 'server_error', message: `The ${handlers.noun} could not be completed: ${err.message}` });
+    await handlers.fail(payload, {
+      code: 'server_error',
+      message: `The ${handlers.noun} could not be completed: ${err.message}`,
+    });
   }
 
   private parse(job: Job<RunCallPayload>): { handlers: JobHandlers; payload: RunCallPayload } {

@@ -38,7 +38,8 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
     // Subscribe before taking jobs, so no cancel for a job held here can be missed.
     this.unsubscribe = await this.bus.subscribe(BusChannel.Cancel, (jobId) => {
       for (const worker of this.workers) {
-        if (worker.cancelJob(jobId, 'cancelled by the client')) this.log.info({ jobId }, 'aborting running job on cancel');
+        if (worker.cancelJob(jobId, 'cancelled by the client'))
+          this.log.info({ jobId }, 'aborting running job on cancel');
       }
     });
     this.workers = Object.values(QueueName).map((queue) => this.createWorker(queue));
@@ -71,7 +72,9 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
       if (!job || err instanceof DelayedError || err.name === 'DelayedError') return;
       const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
       if (!final) return;
-      this.processor.onFinalFailure(job, err).catch((e) => this.log.error({ err: e, jobId: job.id }, 'could not record final failure'));
+      this.processor
+        .onFinalFailure(job, err)
+        .catch((e) => this.log.error({ err: e, jobId: job.id }, 'could not record final failure'));
     });
     worker.on('error', (err) => this.log.warn({ err: err.message, queue }, 'worker error'));
     return worker;
@@ -108,7 +111,9 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
       this.unsubscribe?.();
       const closing = Promise.all(this.workers.map((w) => w.close()));
       let timer: NodeJS.Timeout | undefined;
-      const graceOver = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.config.workerShutdownGraceMs)));
+      const graceOver = new Promise<boolean>(
+        (resolve) => (timer = setTimeout(() => resolve(true), this.config.workerShutdownGraceMs)),
+      );
       const timedOut = await Promise.race([closing.then(() => false), graceOver]);
       clearTimeout(timer);
       if (timedOut) {

@@ -19,7 +19,15 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [InfraModule.forRoot(config, logger), PersistenceModule.forRoot(config), CallKindsModule],
-      providers: [UpstreamClient, ResponseProtocol, ChatProtocol, CallRunner, CallJobProcessor, JobWorkerService, RecoverySweep],
+      providers: [
+        UpstreamClient,
+        ResponseProtocol,
+        ChatProtocol,
+        CallRunner,
+        CallJobProcessor,
+        JobWorkerService,
+        RecoverySweep,
+      ],
     };
   }
 }

@@ -26,12 +26,22 @@ export class ApiKeysRepository {
   }
 
   async list(userId?: string): Promise<ApiKeyRecord[]> {
-    const docs = await this.model.find(userId ? { userId } : {}).sort({ createdAt: 1 }).lean<Plain[]>().exec();
+    const docs = await this.model
+      .find(userId ? { userId } : {})
+      .sort({ createdAt: 1 })
+      .lean<Plain[]>()
+      .exec();
     return docs.map(strip);
   }
 
-  async update(keyId: string, changes: Partial<Pick<ApiKeyRecord, 'name' | 'enabled' | 'limits' | 'revokedAt'>>): Promise<ApiKeyRecord | null> {
-    const doc = await this.model.findOneAndUpdate({ keyId }, { $set: changes }, { returnDocument: 'after' }).lean<Plain>().exec();
+  async update(
+    keyId: string,
+    changes: Partial<Pick<ApiKeyRecord, 'name' | 'enabled' | 'limits' | 'revokedAt'>>,
+  ): Promise<ApiKeyRecord | null> {
+    const doc = await this.model
+      .findOneAndUpdate({ keyId }, { $set: changes }, { returnDocument: 'after' })
+      .lean<Plain>()
+      .exec();
     return doc ? strip(doc) : null;
   }
 

@@ -1,6 +1,13 @@
 import type { Model, Types } from 'mongoose';
 import type { UsageRow } from '../domain/usage';
-import { ACTIVE_STATUSES, type CallChanges, type CallKey, type CallRecord, type CallStatus, type NewCall } from '../domain/call';
+import {
+  ACTIVE_STATUSES,
+  type CallChanges,
+  type CallKey,
+  type CallRecord,
+  type CallStatus,
+  type NewCall,
+} from '../domain/call';
 
 /** A record as the repository hands it out: a plain object; `_id` only where a cursor needs it. */
 type WithId<R> = R & { _id?: Types.ObjectId };
@@ -22,7 +29,10 @@ export interface CallRecordStore<R extends CallRecord> {
  */
 export abstract class CallRecordsRepository<R extends CallRecord> implements CallRecordStore<R> {
   /** @param contentFields this kind's own content fields and their empty values, removed on delete. */
-  protected constructor(protected readonly model: Model<R>, private readonly contentFields: Record<string, unknown> = {}) {}
+  protected constructor(
+    protected readonly model: Model<R>,
+    private readonly contentFields: Record<string, unknown> = {},
+  ) {}
 
   async insert(record: NewCall<R>): Promise<R> {
     const created = await new this.model(record).save();
@@ -41,7 +51,11 @@ export abstract class CallRecordsRepository<R extends CallRecord> implements Cal
    */
   async transition(key: CallKey, from: readonly CallStatus[], changes: CallChanges<R>): Promise<R | null> {
     const doc = await this.model
-      .findOneAndUpdate({ ...ownerFilter(key), status: { $in: [...from] } }, { $set: changes }, { returnDocument: 'after' })
+      .findOneAndUpdate(
+        { ...ownerFilter(key), status: { $in: [...from] } },
+        { $set: changes },
+        { returnDocument: 'after' },
+      )
       .lean<WithId<R>>()
       .exec();
     return doc ? strip(doc) : null;
@@ -66,7 +80,10 @@ export abstract class CallRecordsRepository<R extends CallRecord> implements Cal
 
   /** Changes fields other than the status (e.g. metadata), whatever the status. */
   async update(key: CallKey, changes: CallChanges<R>): Promise<R | null> {
-    const doc = await this.model.findOneAndUpdate(ownerFilter(key), { $set: changes }, { returnDocument: 'after' }).lean<WithId<R>>().exec();
+    const doc = await this.model
+      .findOneAndUpdate(ownerFilter(key), { $set: changes }, { returnDocument: 'after' })
+      .lean<WithId<R>>()
+      .exec();
     return doc ? strip(doc) : null;
   }
 
@@ -121,7 +138,14 @@ export abstract class CallRecordsRepository<R extends CallRecord> implements Cal
       .cursor();
     for await (const r of cursor) {
       const key = `${r.day}\u0000${r.model}`;
-      const row = rows.get(key) ?? { day: r.day, model: r.model, requests: 0, inputTokens: 0, outputTokens: 0, costCoins: 0 };
+      const row = rows.get(key) ?? {
+        day: r.day,
+        model: r.model,
+        requests: 0,
+        inputTokens: 0,
+        outputTokens: 0,
+        costCoins: 0,
+      };
       row.requests += 1;
       row.inputTokens += r.commonData?.usage?.input_text ?? 0;
       row.outputTokens += r.commonData?.usage?.output_text ?? 0;

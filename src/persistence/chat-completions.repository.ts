@@ -36,7 +36,8 @@ export class ChatCompletionsRepository extends CallRecordsRepository<ChatComplet
    */
   async listStored(q: StoredListQuery): Promise<{ records: ChatCompletionRecord[]; hasMore: boolean } | null> {
     const and: Record<string, unknown>[] = [{ userId: q.userId, store: true, deletedAt: null }];
-    if (q.model !== undefined) and.push({ $or: [{ model: q.model }, { 'commonData.openAIStoredBody.model': q.model }] });
+    if (q.model !== undefined)
+      and.push({ $or: [{ model: q.model }, { 'commonData.openAIStoredBody.model': q.model }] });
     for (const [k, v] of Object.entries(q.metadata ?? {})) and.push({ [`metadata.${k}`]: v });
     if (q.after !== undefined) {
       const anchor = await this.model
@@ -45,7 +46,9 @@ export class ChatCompletionsRepository extends CallRecordsRepository<ChatComplet
         .exec();
       if (!anchor) return null;
       const op = q.order === 'asc' ? '$gt' : '$lt';
-      and.push({ $or: [{ createdAt: { [op]: anchor.createdAt } }, { createdAt: anchor.createdAt, _id: { [op]: anchor._id } }] });
+      and.push({
+        $or: [{ createdAt: { [op]: anchor.createdAt } }, { createdAt: anchor.createdAt, _id: { [op]: anchor._id } }],
+      });
     }
     const dir = q.order === 'asc' ? 1 : -1;
     const docs = await this.model
@@ -79,7 +82,10 @@ export class ChatCompletionsRepository extends CallRecordsRepository<ChatComplet
   }
 
   async findWithId(userId: string, responseId: string): Promise<RecordWithId | null> {
-    const doc = await this.model.findOne({ userId, responseId, deletedAt: null }).lean<ChatCompletionRecord & { _id: Types.ObjectId }>().exec();
+    const doc = await this.model
+      .findOne({ userId, responseId, deletedAt: null })
+      .lean<ChatCompletionRecord & { _id: Types.ObjectId }>()
+      .exec();
     return doc ? { ...doc, _id: doc._id.toString() } : null;
   }
 }

@@ -21,7 +21,8 @@ import type { UpstreamProtocol } from './protocols/protocol';
 import { UpstreamClient } from './upstream.client';
 import { isAbortError, UpstreamError } from './upstream-error';
 
-export type RunOutcome = 'gone' | 'already-terminal' | 'not-runnable' | 'cancelled' | 'completed' | 'incomplete' | 'failed' | 'dropped';
+export type RunOutcome =
+  'gone' | 'already-terminal' | 'not-runnable' | 'cancelled' | 'completed' | 'incomplete' | 'failed' | 'dropped';
 
 export interface RunContext {
   /** 1 for the first attempt. */
@@ -33,7 +34,10 @@ export interface RunContext {
 
 /** A transient failure the queue should retry, with the upstream's wait if it gave one. */
 export class RetryableJobError extends Error {
-  constructor(message: string, readonly retryAfterMs: number | null) {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number | null,
+  ) {
     super(message);
     this.name = 'RetryableJobError';
   }
@@ -75,11 +79,17 @@ export class CallRunner {
       const now = await this.store(() => kind.repo.find(key));
       return !now ? 'gone' : TERMINAL_STATUSES.includes(now.status) ? 'already-terminal' : 'not-runnable';
     }
-    const record: R = { ...before, status: 'in_progress', startedAt: new Date(), upstreamCalls: before.upstreamCalls + 1 };
+    const record: R = {
+      ...before,
+      status: 'in_progress',
+      startedAt: new Date(),
+      upstreamCalls: before.upstreamCalls + 1,
+    };
     const sink = kind.logsEvents(record) ? this.events.sink(job.responseId) : null;
     if (before.status === 'queued') protocol.startedEvents(record).forEach((e) => sink?.emit(e));
     // A re-run (after a crash, a hand-back or a retry) must not repeat output clients already saw.
-    const priorOutput = sink !== null && before.status === 'in_progress' && (await this.loggedOutput(protocol, job.responseId));
+    const priorOutput =
+      sink !== null && before.status === 'in_progress' && (await this.loggedOutput(protocol, job.responseId));
     if (priorOutput) sink.mute();
     if (ctx.signal.aborted) return 'cancelled';
     const startedEmits = sink?.emitted ?? 0;
@@ -124,13 +134,28 @@ export class CallRunner {
   }
 
   /** Records a final failure once (last attempt, or a job that stalled too often). */
-  async recordFailure<R extends CallRecord>(kind: CallKind<R>, key: CallKey, error: CallErrorInfo, errorStatus: number | null): Promise<boolean> {
-    const failed = await this.store(() => kind.repo.transition(key, ACTIVE_STATUSES, { status: 'failed', error, errorStatus } as CallChanges<R>), this.config.storeWriteRetryMs);
+  async recordFailure<R extends CallRecord>(
+    kind: CallKind<R>,
+    key: CallKey,
+    error: CallErrorInfo,
+    errorStatus: number | null,
+  ): Promise<boolean> {
+    const failed = await this.store(
+      () => kind.repo.transition(key, ACTIVE_STATUSES, { status: 'failed', error, errorStatus } as CallChanges<R>),
+      this.config.storeWriteRetryMs,
+    );
     if (failed) await this.announceTerminal(kind, failed);
     return failed !== null;
   }
 
-  private async onUpstreamError<R extends CallRecord>(kind: CallKind<R>, key: CallKey, thrown: unknown, ctx: RunContext, log: Logger, streamed: boolean): Promise<RunOutcome> {
+  private async onUpstreamError<R extends CallRecord>(
+    kind: CallKind<R>,
+    key: CallKey,
+    thrown: unknown,
+    ctx: RunContext,
+    log: Logger,
+    streamed: boolean,
+  ): Promise<RunOutcome> {
     // Our own fault (e.g. MongoDB) before any output: let the queue retry it. After output, any
     // failure ends the call, since a retry would repeat what clients already saw.
     if (!(thrown instanceof UpstreamError) && !streamed) throw thrown;
@@ -139,9 +164,18 @@ export class CallRunner {
       log.warn({ status: err.status, retryAfterMs: err.retryAfterMs }, `transient upstream failure: ${err.message}`);
       throw new RetryableJobError(err.message, err.retryAfterMs);
     }
-    const suffix = streamed ? ' (the stream broke after output was sent)' : err.retryable ? ` (after ${ctx.attempt} attempts)` : '';
+    const suffix = streamed
+      ? ' (the stream broke after output was sent)'
+      : err.retryable
+        ? ` (after ${ctx.attempt} attempts)`
+        : '';
     log.warn({ status: err.status }, `upstream call failed for good: ${err.message}`);
-    await this.recordFailure(kind, key, { code: errorCode(err), message: `${err.message}${suffix}` }, failureHttpStatus(err));
+    await this.recordFailure(
+      kind,
+      key,
+      { code: errorCode(err), message: `${err.message}${suffix}` },
+      failureHttpStatus(err),
+    );
     return 'failed';
   }
 
@@ -202,7 +236,10 @@ export class CallRunner {
    * The cancel bus is at-most-once; re-reading the durable flag now and then closes the gap, so
    * a cancel whose message was lost still stops the upstream call within cancelPollMs.
    */
-  private watchCancelFlag<R extends CallRecord>(kind: CallKind<R>, key: CallKey): { signal: AbortSignal; stop: () => void } {
+  private watchCancelFlag<R extends CallRecord>(
+    kind: CallKind<R>,
+    key: CallKey,
+  ): { signal: AbortSignal; stop: () => void } {
     const controller = new AbortController();
     const timer = setInterval(() => {
       kind.repo
@@ -226,6 +263,7 @@ function errorCode(err: UpstreamError): string {
 /** A synchronous caller sees the upstream's 4xx (and 429) as is; anything else is a 502 from us. */
 function failureHttpStatus(err: UpstreamError): number {
   if (err.status === 429) return 429;
-  if (err.status !== null && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 409) return err.status;
+  if (err.status !== null && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 409)
+    return err.status;
   return 502;
 }

@@ -52,9 +52,16 @@ export class RecoverySweep implements OnApplicationBootstrap, OnApplicationShutd
         for (const record of await kind.repo.findStaleActive(before, BATCH)) {
           if (await this.producer.hasLiveJob(kind.job, record.responseId)) continue;
           await this.producer.removeJob(kind.job, record.responseId).catch(() => undefined);
-          await this.producer.enqueue(kind.job, record.responseId, { userId: record.userId, responseId: record.responseId, requestId: record.omgUrId });
+          await this.producer.enqueue(kind.job, record.responseId, {
+            userId: record.userId,
+            responseId: record.responseId,
+            requestId: record.omgUrId,
+          });
           requeued++;
-          this.log.warn({ id: record.responseId, status: record.status }, `unfinished ${kind.noun} had no job; enqueued again`);
+          this.log.warn(
+            { id: record.responseId, status: record.status },
+            `unfinished ${kind.noun} had no job; enqueued again`,
+          );
         }
       }
     } catch (err) {

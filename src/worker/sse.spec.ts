@@ -11,7 +11,12 @@ async function collect(parts: string[]): Promise<SseEvent[]> {
 
 describe('parseSse', () => {
   it('splits events across arbitrary chunk boundaries and line endings', async () => {
-    const events = await collect(['event: a\ndata: {"x"', ':1}\n\n: keepalive\n\n', 'data: one\r\ndata: two\r\n\r\n', 'data: [DONE]\n\n']);
+    const events = await collect([
+      'event: a\ndata: {"x"',
+      ':1}\n\n: keepalive\n\n',
+      'data: one\r\ndata: two\r\n\r\n',
+      'data: [DONE]\n\n',
+    ]);
     expect(events).toEqual([
       { event: 'a', data: '{"x":1}' },
       { event: null, data: 'one\ntwo' },

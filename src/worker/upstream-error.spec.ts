@@ -16,11 +16,23 @@ describe('parseRetryAfter', () => {
 describe('classification', () => {
   it('retries 408, 409, 429 and 5xx but not other 4xx', () => {
     expect([400, 401, 403, 404, 422].map(isRetryableStatus)).toEqual([false, false, false, false, false]);
-    expect([408, 409, 429, 500, 502, 503, 504, 599].map(isRetryableStatus)).toEqual([true, true, true, true, true, true, true, true]);
+    expect([408, 409, 429, 500, 502, 503, 504, 599].map(isRetryableStatus)).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
   });
   it('retries resets and timeouts', () => {
     expect(networkError({ code: 'ECONNRESET' }).retryable).toBe(true);
-    expect(networkError({ code: 'UND_ERR_HEADERS_TIMEOUT' })).toMatchObject({ retryable: true, message: expect.stringContaining('did not answer in time') });
+    expect(networkError({ code: 'UND_ERR_HEADERS_TIMEOUT' })).toMatchObject({
+      retryable: true,
+      message: expect.stringContaining('did not answer in time'),
+    });
     expect(networkError({ cause: { code: 'ECONNREFUSED' } }).retryable).toBe(true);
   });
 });

@@ -49,7 +49,10 @@ export function networkError(err: unknown): UpstreamError {
 }
 
 /** Retry-After in seconds or as an HTTP date, or retry-after-ms; null when absent or unusable. */
-export function parseRetryAfter(headers: Record<string, string | string[] | undefined>, now = Date.now()): number | null {
+export function parseRetryAfter(
+  headers: Record<string, string | string[] | undefined>,
+  now = Date.now(),
+): number | null {
   const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
   const ms = first(headers['retry-after-ms']);
   if (ms && /^\d+(\.\d+)?$/.test(ms)) return Math.ceil(Number(ms));

@@ -21,7 +21,11 @@ export class UpstreamClient implements OnModuleDestroy {
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     const t = config.upstream;
-    this.agent = new Agent({ headersTimeout: t.timeoutMs, bodyTimeout: t.timeoutMs, connect: { timeout: t.connectTimeoutMs } });
+    this.agent = new Agent({
+      headersTimeout: t.timeoutMs,
+      bodyTimeout: t.timeoutMs,
+      connect: { timeout: t.connectTimeoutMs },
+    });
     this.base = t.baseUrl.replace(/\/+$/, '');
   }
 
@@ -62,7 +66,13 @@ export class UpstreamClient implements OnModuleDestroy {
       const json = parseJson(await guard(signal, () => res.body.text()), res.statusCode);
       const err = (json.error ?? {}) as { message?: unknown; code?: unknown };
       const message = typeof err.message === 'string' ? err.message : `The upstream answered HTTP ${res.statusCode}.`;
-      throw new UpstreamError(message, res.statusCode, isRetryableStatus(res.statusCode), parseRetryAfter(res.headers), typeof err.code === 'string' ? err.code : null);
+      throw new UpstreamError(
+        message,
+        res.statusCode,
+        isRetryableStatus(res.statusCode),
+        parseRetryAfter(res.headers),
+        typeof err.code === 'string' ? err.code : null,
+      );
     }
     return res;
   }

@@ -6,7 +6,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HARD_STOP_MARGIN_MS } from '../../src/infra/shutdown';
 import { testServices } from '../support/env';
-import { cancelRaces, gracefulShutdown, killWorker, redisDataLoss, restartMongo, restartRedis, type ScenarioResult, upstreamFaults } from './scenarios';
+import {
+  cancelRaces,
+  gracefulShutdown,
+  killWorker,
+  redisDataLoss,
+  restartMongo,
+  restartRedis,
+  type ScenarioResult,
+  upstreamFaults,
+} from './scenarios';
 
 const env = () => ({ mongoUri: testServices().mongoUri });
 /** `npm run chaos` sets CHAOS_SCALE=full: the same scenarios, larger, with a printed table. */
@@ -17,8 +26,30 @@ const keep = <T extends ScenarioResult>(r: T): T => (results.push(r), r);
 
 afterAll(() => {
   if (results.length === 0) return;
-  const cols = ['scenario', 'accepted', 'completed', 'failed', 'cancelled', 'lost', 'dup writes', 'max calls/job', 'recovery ms'];
-  const rows = results.map((r) => [r.name, r.accepted, r.completed, r.failed, r.cancelled, r.lost, r.duplicateWrites, r.maxUpstreamCalls, r.recoveryMs ?? '-'].map(String));
+  const cols = [
+    'scenario',
+    'accepted',
+    'completed',
+    'failed',
+    'cancelled',
+    'lost',
+    'dup writes',
+    'max calls/job',
+    'recovery ms',
+  ];
+  const rows = results.map((r) =>
+    [
+      r.name,
+      r.accepted,
+      r.completed,
+      r.failed,
+      r.cancelled,
+      r.lost,
+      r.duplicateWrites,
+      r.maxUpstreamCalls,
+      r.recoveryMs ?? '-',
+    ].map(String),
+  );
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   const table = [line(cols), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
@@ -26,7 +57,10 @@ afterAll(() => {
   process.stdout.write(`\n${table}\n\n${notes}\n`);
   const dir = join(__dirname, '..', '..', '.cache', 'chaos');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, FULL ? 'latest-full.json' : 'latest-ci.json'), JSON.stringify({ at: new Date().toISOString(), results }, null, 2));
+  writeFileSync(
+    join(dir, FULL ? 'latest-full.json' : 'latest-ci.json'),
+    JSON.stringify({ at: new Date().toISOString(), results }, null, 2),
+  );
 });
 
 describe('faults', () => {

@@ -4,7 +4,7 @@
  * figures; the jest suite asserts on them at CI size, `npm run chaos` prints them larger.
  */
 import { Redis } from 'ioredis';
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { type MockUpstream, startMockUpstream } from '../../tools/mock-upstream/mock-upstream';
 import { waitFor } from '../support/env';
 import { ferretProc, redisProc, type ServiceProc } from '../support/processes';
@@ -63,7 +63,15 @@ function resultWrites(stack: Stack): Map<string, number> {
   return writes;
 }
 
-function summarize(name: string, stack: Stack, mock: MockUpstream, ids: string[], statuses: Map<string, string>, recoveryMs: number | null, notes: string[]): ScenarioResult {
+function summarize(
+  name: string,
+  stack: Stack,
+  mock: MockUpstream,
+  ids: string[],
+  statuses: Map<string, string>,
+  recoveryMs: number | null,
+  notes: string[],
+): ScenarioResult {
   const count = (s: string) => ids.filter((id) => statuses.get(id) === s).length;
   const writes = resultWrites(stack);
   const calls = new Map<string, number>();
@@ -87,7 +95,12 @@ async function submit(client: OpenAI, n: number, metadata: (i: number) => Record
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const tag = `job-${i}-${Math.random().toString(36).slice(2, 8)}`;
-    const r = await client.responses.create({ model: 'gpt-chaos', input: tag, background: true, metadata: { mock_key: tag, ...metadata(i) } });
+    const r = await client.responses.create({
+      model: 'gpt-chaos',
+      input: tag,
+      background: true,
+      metadata: { mock_key: tag, ...metadata(i) },
+    });
     ids.push(r.id);
     keyOfJob.set(r.id, tag);
   }
@@ -109,7 +122,16 @@ function withCalls(result: ScenarioResult, mock: MockUpstream, ids: string[]): S
   return { ...result, maxUpstreamCalls: Math.max(0, ...ids.map((id) => calls.get(id) ?? 0)) };
 }
 
-async function withWorld<T>(env: ChaosEnv, opts: { redis?: boolean; ferret?: boolean }, body: (w: { mock: MockUpstream; redis: ServiceProc | null; ferret: ServiceProc | null; mongoUri: string }) => Promise<T>): Promise<T> {
+async function withWorld<T>(
+  env: ChaosEnv,
+  opts: { redis?: boolean; ferret?: boolean },
+  body: (w: {
+    mock: MockUpstream;
+    redis: ServiceProc | null;
+    ferret: ServiceProc | null;
+    mongoUri: string;
+  }) => Promise<T>,
+): Promise<T> {
   const mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
   const redis = opts.redis ? await redisProc() : null;
   const ferret = opts.ferret ? await ferretProc() : null;
@@ -125,12 +147,24 @@ async function withWorld<T>(env: ChaosEnv, opts: { redis?: boolean; ferret?: boo
 /** 1. kill -9 a worker holding in-flight jobs; the other worker takes them over. */
 export async function killWorker(env: ChaosEnv, n: number, concurrency: number): Promise<ScenarioResult> {
   return withWorld(env, { redis: true }, async ({ mock, redis, mongoUri }) => {
-    const stack = await startStack({ upstreamUrl: mock.url, redisUrl: redis!.url, mongoUri, workers: 2, env: { ...FAST_RECOVERY, WORKER_CONCURRENCY: String(concurrency) } });
+    const stack = await startStack({
+      upstreamUrl: mock.url,
+      redisUrl: redis!.url,
+      mongoUri,
+      workers: 2,
+      env: { ...FAST_RECOVERY, WORKER_CONCURRENCY: String(concurrency) },
+    });
     try {
       const client = stack.client(KEYS.alice);
       // Kill while jobs are in flight: watch the mock during the submission itself.
       const submitting = submit(client, n, (i) => ({ mock_latency_ms: String(1500 + (i % 7) * 200) }));
-      await waitFor('jobs in flight', () => (mock.calls().filter((c) => c.outcome === 'running').length >= Math.min(concurrency, 10) ? true : undefined), 30_000, 20);
+      await waitFor(
+        'jobs in flight',
+        () =>
+          mock.calls().filter((c) => c.outcome === 'running').length >= Math.min(concurrency, 10) ? true : undefined,
+        30_000,
+        20,
+      );
       const inFlight = mock.calls().filter((c) => c.outcome === 'running').length;
       const killedAt = Date.now();
       stack.killWorker(0);
@@ -138,7 +172,13 @@ export async function killWorker(env: ChaosEnv, n: number, concurrency: number):
       const statuses = await finalStatuses(client, ids, 90_000);
       const recoveryMs = Date.now() - killedAt;
       const interrupted = mock.calls().filter((c) => c.outcome === 'aborted').length;
-      return withCalls(summarize('kill -9 a worker', stack, mock, ids, statuses, recoveryMs, [`${inFlight} calls in flight at the kill, ${interrupted} of them cut and re-run; lock ${FAST_RECOVERY.WORKER_LOCK_MS} ms, stall check ${FAST_RECOVERY.WORKER_STALLED_INTERVAL_MS} ms`]), mock, ids);
+      return withCalls(
+        summarize('kill -9 a worker', stack, mock, ids, statuses, recoveryMs, [
+          `${inFlight} calls in flight at the kill, ${interrupted} of them cut and re-run; lock ${FAST_RECOVERY.WORKER_LOCK_MS} ms, stall check ${FAST_RECOVERY.WORKER_STALLED_INTERVAL_MS} ms`,
+        ]),
+        mock,
+        ids,
+      );
     } finally {
       await stack.stop();
     }
@@ -146,7 +186,10 @@ export async function killWorker(env: ChaosEnv, n: number, concurrency: number):
 }
 
 /** Calls the api while a store is away: every answer must be a quick 503 in the envelope. */
-async function probeOutage(stack: Stack, probes: number): Promise<{ statuses: number[]; slowestMs: number; envelopes: boolean }> {
+async function probeOutage(
+  stack: Stack,
+  probes: number,
+): Promise<{ statuses: number[]; slowestMs: number; envelopes: boolean }> {
   const statuses: number[] = [];
   let slowestMs = 0;
   let envelopes = true;
@@ -168,21 +211,35 @@ async function probeOutage(stack: Stack, probes: number): Promise<{ statuses: nu
 }
 
 async function firstSuccess(stack: Stack, since: number): Promise<number> {
-  await waitFor('the api to accept again', async () => {
-    const res = await fetch(`${stack.apiUrls[0]}/v1/responses`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${KEYS.alice}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'gpt-chaos', input: 'after outage', background: true }),
-    }).catch(() => null);
-    return res?.status === 200 ? true : undefined;
-  }, 60_000, 100);
+  await waitFor(
+    'the api to accept again',
+    async () => {
+      const res = await fetch(`${stack.apiUrls[0]}/v1/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEYS.alice}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-chaos', input: 'after outage', background: true }),
+      }).catch(() => null);
+      return res?.status === 200 ? true : undefined;
+    },
+    60_000,
+    100,
+  );
   return Date.now() - since;
 }
 
 /** 2. Restart Redis mid-run (kill -9; AOF fsync always). */
-export async function restartRedis(env: ChaosEnv, n: number): Promise<ScenarioResult & { outage: Awaited<ReturnType<typeof probeOutage>>; spareExitMs: number }> {
+export async function restartRedis(
+  env: ChaosEnv,
+  n: number,
+): Promise<ScenarioResult & { outage: Awaited<ReturnType<typeof probeOutage>>; spareExitMs: number }> {
   return withWorld(env, { redis: true }, async ({ mock, redis, mongoUri }) => {
-    const stack = await startStack({ upstreamUrl: mock.url, redisUrl: redis!.url, mongoUri, workers: 1, env: { ...FAST_RECOVERY, WORKER_CONCURRENCY: '10' } });
+    const stack = await startStack({
+      upstreamUrl: mock.url,
+      redisUrl: redis!.url,
+      mongoUri,
+      workers: 1,
+      env: { ...FAST_RECOVERY, WORKER_CONCURRENCY: '10' },
+    });
     try {
       const client = stack.client(KEYS.alice);
       const ids = await submit(client, n, () => ({ mock_latency_ms: '700' }));
@@ -193,13 +250,18 @@ export async function restartRedis(env: ChaosEnv, n: number): Promise<ScenarioRe
       const stopAt = Date.now();
       const spareExited = new Promise<number>((resolve) => spare.once('exit', () => resolve(Date.now() - stopAt)));
       spare.kill('SIGTERM');
-      const spareExitMs = await Promise.race([spareExited, new Promise<number>((r) => setTimeout(() => r(Infinity), 20_000))]);
+      const spareExitMs = await Promise.race([
+        spareExited,
+        new Promise<number>((r) => setTimeout(() => r(Infinity), 20_000)),
+      ]);
       const restartedAt = Date.now();
       await redis!.start();
       const recoveryMs = await firstSuccess(stack, restartedAt);
       ids.push(...(await submit(client, Math.ceil(n / 2), () => ({}))));
       const statuses = await finalStatuses(client, ids, 90_000);
-      const r = summarize('restart Redis', stack, mock, ids, statuses, recoveryMs, [`while Redis was away: ${outage.statuses.join(',')} (slowest ${outage.slowestMs} ms); a worker sent SIGTERM meanwhile exited after ${spareExitMs} ms`]);
+      const r = summarize('restart Redis', stack, mock, ids, statuses, recoveryMs, [
+        `while Redis was away: ${outage.statuses.join(',')} (slowest ${outage.slowestMs} ms); a worker sent SIGTERM meanwhile exited after ${spareExitMs} ms`,
+      ]);
       return { ...withCalls(r, mock, ids), outage, spareExitMs };
     } finally {
       await stack.stop();
@@ -208,21 +270,37 @@ export async function restartRedis(env: ChaosEnv, n: number): Promise<ScenarioRe
 }
 
 /** 3. Restart the MongoDB wire server mid-run (kill -9, same data folder). */
-export async function restartMongo(env: ChaosEnv, n: number): Promise<ScenarioResult & { outage: Awaited<ReturnType<typeof probeOutage>> }> {
+export async function restartMongo(
+  env: ChaosEnv,
+  n: number,
+): Promise<ScenarioResult & { outage: Awaited<ReturnType<typeof probeOutage>> }> {
   return withWorld(env, { redis: true, ferret: true }, async ({ mock, redis, ferret, mongoUri }) => {
-    const stack = await startStack({ upstreamUrl: mock.url, redisUrl: redis!.url, mongoUri, workers: 1, env: { ...FAST_RECOVERY, WORKER_CONCURRENCY: String(n) } });
+    const stack = await startStack({
+      upstreamUrl: mock.url,
+      redisUrl: redis!.url,
+      mongoUri,
+      workers: 1,
+      env: { ...FAST_RECOVERY, WORKER_CONCURRENCY: String(n) },
+    });
     try {
       const client = stack.client(KEYS.alice);
       // Long calls: all are in flight when MongoDB goes, and finish while it is away.
       const ids = await submit(client, n, () => ({ mock_latency_ms: '5000' }));
-      await waitFor('jobs in flight', () => (mock.calls().filter((c) => c.outcome === 'running').length >= n ? true : undefined), 30_000, 20);
+      await waitFor(
+        'jobs in flight',
+        () => (mock.calls().filter((c) => c.outcome === 'running').length >= n ? true : undefined),
+        30_000,
+        20,
+      );
       await ferret!.kill('SIGKILL');
       const outage = await probeOutage(stack, 4);
       const restartedAt = Date.now();
       await ferret!.start();
       const recoveryMs = await firstSuccess(stack, restartedAt);
       const statuses = await finalStatuses(client, ids, 90_000);
-      const r = summarize('restart MongoDB', stack, mock, ids, statuses, recoveryMs, [`while MongoDB was away: ${outage.statuses.join(',')} (slowest ${outage.slowestMs} ms); results finished meanwhile were kept and written after`]);
+      const r = summarize('restart MongoDB', stack, mock, ids, statuses, recoveryMs, [
+        `while MongoDB was away: ${outage.statuses.join(',')} (slowest ${outage.slowestMs} ms); results finished meanwhile were kept and written after`,
+      ]);
       return { ...withCalls(r, mock, ids), outage };
     } finally {
       await stack.stop();
@@ -231,7 +309,9 @@ export async function restartMongo(env: ChaosEnv, n: number): Promise<ScenarioRe
 }
 
 /** 4. Upstream faults: each transient kind once (then success), and each kind for good. */
-export async function upstreamFaults(env: ChaosEnv): Promise<ScenarioResult & { byMode: Record<string, { transient: string; permanent: string; error: string }> }> {
+export async function upstreamFaults(
+  env: ChaosEnv,
+): Promise<ScenarioResult & { byMode: Record<string, { transient: string; permanent: string; error: string }> }> {
   return withWorld(env, { redis: true }, async ({ mock, redis, mongoUri }) => {
     const stack = await startStack({
       upstreamUrl: mock.url,
@@ -252,7 +332,13 @@ export async function upstreamFaults(env: ChaosEnv): Promise<ScenarioResult & { 
         }),
       );
       const [slow] = await submit(client, 1, () => ({ mock_latency_ms: '900' }));
-      const cut = await client.responses.create({ model: 'gpt-chaos', input: 'cut', background: true, stream: true, metadata: { mock_fail: 'midstream', mock_tokens: '10' } });
+      const cut = await client.responses.create({
+        model: 'gpt-chaos',
+        input: 'cut',
+        background: true,
+        stream: true,
+        metadata: { mock_fail: 'midstream', mock_tokens: '10' },
+      });
       let cutId = '';
       for await (const e of cut) if (e.type === 'response.created') cutId = e.response.id;
       const ids = [...pairs.flatMap((p) => [p.transient, p.permanent]), slow, cutId];
@@ -260,11 +346,25 @@ export async function upstreamFaults(env: ChaosEnv): Promise<ScenarioResult & { 
       const byMode: Record<string, { transient: string; permanent: string; error: string }> = {};
       for (const p of pairs) {
         const failed = await client.responses.retrieve(p.permanent);
-        byMode[p.mode] = { transient: statuses.get(p.transient) ?? '?', permanent: statuses.get(p.permanent) ?? '?', error: failed.error?.message ?? '' };
+        byMode[p.mode] = {
+          transient: statuses.get(p.transient) ?? '?',
+          permanent: statuses.get(p.permanent) ?? '?',
+          error: failed.error?.message ?? '',
+        };
       }
-      byMode['slow headers (900 ms < 1500 ms timeout)'] = { transient: statuses.get(slow) ?? '?', permanent: '-', error: '' };
-      byMode['stream cut after output'] = { transient: '-', permanent: statuses.get(cutId) ?? '?', error: (await client.responses.retrieve(cutId)).error?.message ?? '' };
-      const r = summarize('upstream faults', stack, mock, ids, statuses, Date.now() - started, ['every job terminal; time is until the last one']);
+      byMode['slow headers (900 ms < 1500 ms timeout)'] = {
+        transient: statuses.get(slow) ?? '?',
+        permanent: '-',
+        error: '',
+      };
+      byMode['stream cut after output'] = {
+        transient: '-',
+        permanent: statuses.get(cutId) ?? '?',
+        error: (await client.responses.retrieve(cutId)).error?.message ?? '',
+      };
+      const r = summarize('upstream faults', stack, mock, ids, statuses, Date.now() - started, [
+        'every job terminal; time is until the last one',
+      ]);
       return { ...withCalls(r, mock, ids), byMode };
     } finally {
       await stack.stop();
@@ -273,20 +373,32 @@ export async function upstreamFaults(env: ChaosEnv): Promise<ScenarioResult & { 
 }
 
 /** 5. SIGTERM: a worker hands long jobs back after its grace period; the api drains. */
-export async function gracefulShutdown(env: ChaosEnv): Promise<ScenarioResult & { workerExitMs: number; apiExitMs: number; drainedSync: boolean; drainedStream: boolean }> {
+export async function gracefulShutdown(
+  env: ChaosEnv,
+): Promise<ScenarioResult & { workerExitMs: number; apiExitMs: number; drainedSync: boolean; drainedStream: boolean }> {
   return withWorld(env, { redis: true }, async ({ mock, redis, mongoUri }) => {
     const stack = await startStack({
       upstreamUrl: mock.url,
       redisUrl: redis!.url,
       mongoUri,
       apis: 2,
-      env: { ...FAST_RECOVERY, WORKER_CONCURRENCY: '10', WORKER_SHUTDOWN_GRACE_MS: '1000', API_SHUTDOWN_GRACE_MS: '8000' },
+      env: {
+        ...FAST_RECOVERY,
+        WORKER_CONCURRENCY: '10',
+        WORKER_SHUTDOWN_GRACE_MS: '1000',
+        API_SHUTDOWN_GRACE_MS: '8000',
+      },
     });
     try {
       const client = stack.client(KEYS.alice, 1);
       const long = await submit(client, 3, () => ({ mock_latency_ms: '4000' }));
       const short = await submit(client, 2, () => ({ mock_latency_ms: '300' }));
-      await waitFor('jobs in flight', () => (mock.calls().filter((c) => c.outcome === 'running').length >= 5 ? true : undefined), 10_000, 20);
+      await waitFor(
+        'jobs in flight',
+        () => (mock.calls().filter((c) => c.outcome === 'running').length >= 5 ? true : undefined),
+        10_000,
+        20,
+      );
       const t = Date.now();
       const exited = new Promise<number>((resolve) => stack.workers[0].once('exit', () => resolve(Date.now() - t)));
       stack.workers[0].kill('SIGTERM');
@@ -295,8 +407,18 @@ export async function gracefulShutdown(env: ChaosEnv): Promise<ScenarioResult & 
 
       // The api: an open synchronous call and an open stream, then SIGTERM.
       const api0 = stack.client(KEYS.alice, 0);
-      const sync = api0.responses.create({ model: 'gpt-chaos', input: 'sync during drain', metadata: { mock_latency_ms: '1500' } });
-      const stream = await api0.responses.create({ model: 'gpt-chaos', input: 'stream during drain', stream: true, background: true, metadata: { mock_tokens: '20', mock_token_delay_ms: '100' } });
+      const sync = api0.responses.create({
+        model: 'gpt-chaos',
+        input: 'sync during drain',
+        metadata: { mock_latency_ms: '1500' },
+      });
+      const stream = await api0.responses.create({
+        model: 'gpt-chaos',
+        input: 'stream during drain',
+        stream: true,
+        background: true,
+        metadata: { mock_tokens: '20', mock_token_delay_ms: '100' },
+      });
       await new Promise((r) => setTimeout(r, 300));
       const ta = Date.now();
       const apiExited = new Promise<number>((resolve) => stack.apis[0].once('exit', () => resolve(Date.now() - ta)));
@@ -308,7 +430,10 @@ export async function gracefulShutdown(env: ChaosEnv): Promise<ScenarioResult & 
 
       const ids = [...long, ...short];
       const statuses = await finalStatuses(client, ids, 30_000);
-      const r = summarize('graceful shutdown', stack, mock, ids, statuses, workerExitMs, [`worker exited ${workerExitMs} ms after SIGTERM (grace 1000 ms), ${long.length} long jobs handed back`, `api exited ${apiExitMs} ms after SIGTERM with its open call and stream finished`]);
+      const r = summarize('graceful shutdown', stack, mock, ids, statuses, workerExitMs, [
+        `worker exited ${workerExitMs} ms after SIGTERM (grace 1000 ms), ${long.length} long jobs handed back`,
+        `api exited ${apiExitMs} ms after SIGTERM with its open call and stream finished`,
+      ]);
       return { ...withCalls(r, mock, ids), workerExitMs, apiExitMs, drainedSync, drainedStream };
     } finally {
       await stack.stop();
@@ -317,9 +442,21 @@ export async function gracefulShutdown(env: ChaosEnv): Promise<ScenarioResult & 
 }
 
 /** 6. Cancel races: jobs cancelled at random moments. */
-export async function cancelRaces(env: ChaosEnv, n: number): Promise<ScenarioResult & { mismatches: number; lateResultsDropped: number; abortedUpstream: number; notAborted: number }> {
+export async function cancelRaces(
+  env: ChaosEnv,
+  n: number,
+): Promise<
+  ScenarioResult & { mismatches: number; lateResultsDropped: number; abortedUpstream: number; notAborted: number }
+> {
   return withWorld(env, { redis: true }, async ({ mock, redis, mongoUri }) => {
-    const stack = await startStack({ upstreamUrl: mock.url, redisUrl: redis!.url, mongoUri, apis: 2, workers: 2, env: { ...FAST_RECOVERY, WORKER_CONCURRENCY: '20' } });
+    const stack = await startStack({
+      upstreamUrl: mock.url,
+      redisUrl: redis!.url,
+      mongoUri,
+      apis: 2,
+      workers: 2,
+      env: { ...FAST_RECOVERY, WORKER_CONCURRENCY: '20' },
+    });
     try {
       // The SDK's own retries cover connection resets under this load (two cores, every process).
       const clients = [stack.client(KEYS.alice, 0, { maxRetries: 2 }), stack.client(KEYS.alice, 1, { maxRetries: 2 })];
@@ -334,18 +471,27 @@ export async function cancelRaces(env: ChaosEnv, n: number): Promise<ScenarioRes
       );
       async function race(i: number): Promise<void> {
         const tag = `race-${i}-${Math.random().toString(36).slice(2, 8)}`;
-        const r = await clients[i % 2].responses.create({ model: 'gpt-chaos', input: tag, background: true, metadata: { mock_key: tag, mock_latency_ms: String(Math.floor(Math.random() * 600)) } });
+        const r = await clients[i % 2].responses.create({
+          model: 'gpt-chaos',
+          input: tag,
+          background: true,
+          metadata: { mock_key: tag, mock_latency_ms: String(Math.floor(Math.random() * 600)) },
+        });
         keyOfJob.set(r.id, tag);
         ids.push(r.id);
         await new Promise((res) => setTimeout(res, Math.floor(Math.random() * 700)));
-        const c = await clients[(i + 1) % 2].responses.cancel(r.id).catch((e: { message?: string }) => ({ status: /Cannot cancel a (\w+)/.exec(e.message ?? '')?.[1] ?? 'error' }));
+        const c = await clients[(i + 1) % 2].responses.cancel(r.id).catch((e: { message?: string }) => ({
+          status: /Cannot cancel a (\w+)/.exec(e.message ?? '')?.[1] ?? 'error',
+        }));
         // Once the cancel is answered, the flag is set: an upstream call still running must be aborted.
         answered.set(r.id, { status: c.status ?? 'error', at: Date.now() });
       }
       const statuses = await finalStatuses(clients[0], ids, 60_000);
       await new Promise((r) => setTimeout(r, 1500)); // a late result would land here
       const again = await finalStatuses(clients[0], ids, 10_000);
-      const mismatches = ids.filter((id) => answered.get(id)!.status !== again.get(id) || statuses.get(id) !== again.get(id)).length;
+      const mismatches = ids.filter(
+        (id) => answered.get(id)!.status !== again.get(id) || statuses.get(id) !== again.get(id),
+      ).length;
       const byKey = new Map(mock.calls().map((c) => [c.key, c]));
       let lateResultsDropped = 0;
       let abortedUpstream = 0;
@@ -358,7 +504,9 @@ export async function cancelRaces(env: ChaosEnv, n: number): Promise<ScenarioRes
         else if (call.outcome === 'ok' && call.endedAt! <= answered.get(id)!.at) lateResultsDropped++;
         else notAborted++;
       }
-      const r = summarize('cancel races', stack, mock, ids, again, null, [`${abortedUpstream} running calls aborted upstream, ${lateResultsDropped} results that arrived as the cancel landed were dropped, ${notAborted} running calls not aborted`]);
+      const r = summarize('cancel races', stack, mock, ids, again, null, [
+        `${abortedUpstream} running calls aborted upstream, ${lateResultsDropped} results that arrived as the cancel landed were dropped, ${notAborted} running calls not aborted`,
+      ]);
       return { ...withCalls(r, mock, ids), mismatches, lateResultsDropped, abortedUpstream, notAborted };
     } finally {
       await stack.stop();
@@ -385,7 +533,13 @@ export async function redisDataLoss(env: ChaosEnv, n: number): Promise<ScenarioR
       const lostAt = Date.now();
       await stack.addWorker();
       const statuses = await finalStatuses(client, ids, 60_000);
-      return withCalls(summarize('Redis loses its data', stack, mock, ids, statuses, Date.now() - lostAt, ['every queued job re-enqueued from MongoDB by the recovery sweep (interval 500 ms, age 1 s)']), mock, ids);
+      return withCalls(
+        summarize('Redis loses its data', stack, mock, ids, statuses, Date.now() - lostAt, [
+          'every queued job re-enqueued from MongoDB by the recovery sweep (interval 500 ms, age 1 s)',
+        ]),
+        mock,
+        ids,
+      );
     } finally {
       await stack.stop();
     }

@@ -10,7 +10,16 @@ import { loadConfig, type Role } from '../../src/config/app-config';
 
 const ROOT = join(__dirname, '..', '..');
 const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
-  services: Record<string, { image?: string; command?: string[]; environment?: Record<string, string>; healthcheck?: unknown; depends_on?: Record<string, { condition: string }> }>;
+  services: Record<
+    string,
+    {
+      image?: string;
+      command?: string[];
+      environment?: Record<string, string>;
+      healthcheck?: unknown;
+      depends_on?: Record<string, { condition: string }>;
+    }
+  >;
 };
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
 
@@ -18,7 +27,10 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { sc
 function resolveEnv(env: Record<string, string>, given: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
-    out[k] = String(v).replace(/\$\{(\w+)(?::-([^}]*)|:\?[^}]*)?\}/g, (_m, name: string, def?: string) => given[name] ?? def ?? '');
+    out[k] = String(v).replace(
+      /\$\{(\w+)(?::-([^}]*)|:\?[^}]*)?\}/g,
+      (_m, name: string, def?: string) => given[name] ?? def ?? '',
+    );
   }
   return out;
 }
@@ -55,7 +67,10 @@ describe('docker-compose.yml', () => {
     // Every variable compose sets is one the config actually reads.
     const read = variablesRead(role, env);
     for (const name of Object.keys(env)) expect(read).toContain(name);
-    expect(svc.depends_on).toEqual({ mongo: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
+    expect(svc.depends_on).toEqual({
+      mongo: { condition: 'service_healthy' },
+      redis: { condition: 'service_healthy' },
+    });
   });
 
   it('health-checks the stores and the api', () => {
@@ -63,7 +78,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('points the worker at the bundled mock upstream only when no upstream is configured', () => {
-    expect(compose.services.worker.environment!.UPSTREAM_BASE_URL).toBe('${UPSTREAM_BASE_URL:-http://mock-upstream:4010/v1}');
+    expect(compose.services.worker.environment!.UPSTREAM_BASE_URL).toBe(
+      '${UPSTREAM_BASE_URL:-http://mock-upstream:4010/v1}',
+    );
     expect(compose.services['mock-upstream'].command).toEqual(pkg.scripts['start:mock'].split(' '));
   });
 });

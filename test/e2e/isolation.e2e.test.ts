@@ -16,12 +16,34 @@ beforeAll(async () => {
   mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
   stack = await startStack({ upstreamUrl: mock.url });
   owner = stack.client(KEYS.alice);
-  const response = await owner.responses.create({ model: 'gpt-test', input: 'mine', background: true, metadata: { tag: 'a' } });
-  const running = await owner.responses.create({ model: 'gpt-test', input: 'slow', background: true, metadata: { mock_latency_ms: '60000' } });
-  const chat = await owner.chat.completions.create({ model: 'gpt-test', store: true, messages: [{ role: 'user', content: 'mine' }], metadata: { tag: 'a' } });
-  const bgChat = (await owner.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'slow' }], background: true, metadata: { mock_latency_ms: '60000' } } as never)) as { id: string };
+  const response = await owner.responses.create({
+    model: 'gpt-test',
+    input: 'mine',
+    background: true,
+    metadata: { tag: 'a' },
+  });
+  const running = await owner.responses.create({
+    model: 'gpt-test',
+    input: 'slow',
+    background: true,
+    metadata: { mock_latency_ms: '60000' },
+  });
+  const chat = await owner.chat.completions.create({
+    model: 'gpt-test',
+    store: true,
+    messages: [{ role: 'user', content: 'mine' }],
+    metadata: { tag: 'a' },
+  });
+  const bgChat = (await owner.chat.completions.create({
+    model: 'gpt-test',
+    messages: [{ role: 'user', content: 'slow' }],
+    background: true,
+    metadata: { mock_latency_ms: '60000' },
+  } as never)) as { id: string };
   ids = { response: response.id, running: running.id, chat: chat.id, bgChat: bgChat.id };
-  await waitFor('the first response', async () => ((await owner.responses.retrieve(response.id)).status === 'completed' ? true : undefined));
+  await waitFor('the first response', async () =>
+    (await owner.responses.retrieve(response.id)).status === 'completed' ? true : undefined,
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -45,7 +67,11 @@ async function ownerView() {
 type Attempt = [string, (c: OpenAI, base: string, key: string) => Promise<unknown>];
 
 const omg = (base: string, key: string, path: string, body: Record<string, string>) =>
-  fetch(`${base}/api/v1/ai/openai/v1/chat/${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${base}/api/v1/ai/openai/v1/chat/${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 const by404: Attempt[] = [
   ['responses get', (c) => c.responses.retrieve(ids.response)],
@@ -82,9 +108,13 @@ describe("another user's key", () => {
     const bob = stack.client(KEYS.bob);
     expect((await bob.chat.completions.list()).data).toEqual([]);
     expect((await bob.chat.completions.list({ metadata: { tag: 'a' } })).data).toEqual([]);
-    const page = (await (await omg(stack.apiUrls[0], KEYS.bob, 'list-completions-data', {})).json()) as { data: { total: number; items: unknown[] } };
+    const page = (await (await omg(stack.apiUrls[0], KEYS.bob, 'list-completions-data', {})).json()) as {
+      data: { total: number; items: unknown[] };
+    };
     expect(page.data).toMatchObject({ total: 0, items: [] });
-    const filtered = (await (await omg(stack.apiUrls[0], KEYS.bob, 'list-completions-data', { responseId: ids.chat })).json()) as { data: { total: number } };
+    const filtered = (await (
+      await omg(stack.apiUrls[0], KEYS.bob, 'list-completions-data', { responseId: ids.chat })
+    ).json()) as { data: { total: number } };
     expect(filtered.data.total).toBe(0);
     expect(((await bob.get('/usage')) as { data: unknown[] }).data).toEqual([]);
   });

@@ -34,7 +34,11 @@ describe('API keys', () => {
   let stack: Stack;
   beforeAll(async () => {
     // A long cache TTL: revocation must reach the other replica through the bus, not by expiry.
-    stack = await startStack({ upstreamUrl: mock.url, apis: 2, env: { ADMIN_TOKEN: ADMIN, KEY_CACHE_TTL_MS: '600000' } });
+    stack = await startStack({
+      upstreamUrl: mock.url,
+      apis: 2,
+      env: { ADMIN_TOKEN: ADMIN, KEY_CACHE_TTL_MS: '600000' },
+    });
   }, 60_000);
   afterAll(async () => stack?.stop());
 
@@ -43,7 +47,14 @@ describe('API keys', () => {
     expect(created.status).toBe(200);
     const secret = created.body.secret as string;
     expect(secret).toMatch(/^sk-djq-[0-9a-f]{48}$/);
-    expect(created.body).toMatchObject({ object: 'api_key', user_id: 'dave', name: 'ci key', enabled: true, limits: { rpm: 90, concurrency: null }, revoked_at: null });
+    expect(created.body).toMatchObject({
+      object: 'api_key',
+      user_id: 'dave',
+      name: 'ci key',
+      enabled: true,
+      limits: { rpm: 90, concurrency: null },
+      revoked_at: null,
+    });
 
     const dave0 = stack.client(secret, 0);
     const dave1 = stack.client(secret, 1);
@@ -55,15 +66,22 @@ describe('API keys', () => {
     expect(listed.body.data).toHaveLength(1);
     expect(JSON.stringify(listed.body)).not.toContain(secret);
     expect(listed.body.data[0].key).toBe(`${secret.slice(0, 10)}...${secret.slice(-4)}`);
-    await waitFor('last_used_at', async () => ((await admin(stack, 'GET', '?user_id=dave')).body.data[0].last_used_at ? true : undefined));
+    await waitFor('last_used_at', async () =>
+      (await admin(stack, 'GET', '?user_id=dave')).body.data[0].last_used_at ? true : undefined,
+    );
 
     const revoked = await admin(stack, 'DELETE', `/${created.body.id}`, undefined, 0);
     expect(revoked.body.revoked_at).toEqual(expect.any(Number));
     // Replica 1 had the key cached for 10 minutes; the bus notice drops it at once.
-    const rejectedAt = await waitFor('replica 1 to reject the revoked key', async () => {
-      const err = await dave1.responses.retrieve(r.id).catch((e: unknown) => e);
-      return err instanceof OpenAI.AuthenticationError ? Date.now() : undefined;
-    }, 2000, 20);
+    const rejectedAt = await waitFor(
+      'replica 1 to reject the revoked key',
+      async () => {
+        const err = await dave1.responses.retrieve(r.id).catch((e: unknown) => e);
+        return err instanceof OpenAI.AuthenticationError ? Date.now() : undefined;
+      },
+      2000,
+      20,
+    );
     expect(rejectedAt).toBeGreaterThan(0);
     await expect(dave0.responses.retrieve(r.id)).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
     expect(stack.logs()).not.toContain(secret);
@@ -76,16 +94,33 @@ describe('API keys', () => {
     expect((await admin(stack, 'POST', '', { user_id: 'bad user!' })).status).toBe(400);
     expect((await admin(stack, 'POST', `/${created.body.id}`, { rpm: 0 })).body.error.param).toBe('rpm');
     expect((await admin(stack, 'POST', '', { user_id: 'x', secret: 'mine' })).body.error.param).toBe('secret');
-    const wrong = await fetch(`${stack.apiUrls[0]}/admin/keys`, { headers: { authorization: 'Bearer not-the-admin-token' } });
+    const wrong = await fetch(`${stack.apiUrls[0]}/admin/keys`, {
+      headers: { authorization: 'Bearer not-the-admin-token' },
+    });
     expect(wrong.status).toBe(401);
-    const userKey = await fetch(`${stack.apiUrls[0]}/admin/keys`, { headers: { authorization: `Bearer ${KEYS.alice}` } });
+    const userKey = await fetch(`${stack.apiUrls[0]}/admin/keys`, {
+      headers: { authorization: `Bearer ${KEYS.alice}` },
+    });
     expect(userKey.status).toBe(401);
   });
 
   it('manages keys from the command line', async () => {
-    const env = { ...process.env, MONGODB_URI: stack.env.MONGODB_URI, REDIS_URL: stack.env.REDIS_URL, QUEUE_PREFIX: stack.env.QUEUE_PREFIX };
-    const cli = (...args: string[]) => run(process.execPath, [join(__dirname, '..', '..', 'dist', 'cli', 'keys-cli.js'), ...args], { env, timeout: 20_000 });
-    const created = JSON.parse((await cli('create', '--user', 'frank', '--tier', 'regular')).stdout) as { id: string; secret: string; limits: { rpm: number } };
+    const env = {
+      ...process.env,
+      MONGODB_URI: stack.env.MONGODB_URI,
+      REDIS_URL: stack.env.REDIS_URL,
+      QUEUE_PREFIX: stack.env.QUEUE_PREFIX,
+    };
+    const cli = (...args: string[]) =>
+      run(process.execPath, [join(__dirname, '..', '..', 'dist', 'cli', 'keys-cli.js'), ...args], {
+        env,
+        timeout: 20_000,
+      });
+    const created = JSON.parse((await cli('create', '--user', 'frank', '--tier', 'regular')).stdout) as {
+      id: string;
+      secret: string;
+      limits: { rpm: number };
+    };
     expect(created.limits.rpm).toBe(12);
     const frank = stack.client(created.secret, 1);
     await frank.responses.create({ model: 'gpt-test', input: 'hi', background: true });
@@ -93,10 +128,17 @@ describe('API keys', () => {
     expect(listed.map((k) => k.id)).toEqual([created.id]);
     expect(listed[0].key).not.toBe(created.secret);
     await cli('revoke', created.id);
-    await waitFor('the CLI revocation to reach the api', async () => {
-      const err = await frank.responses.create({ model: 'gpt-test', input: 'hi', background: true }).catch((e: unknown) => e);
-      return err instanceof OpenAI.AuthenticationError ? true : undefined;
-    }, 2000, 20);
+    await waitFor(
+      'the CLI revocation to reach the api',
+      async () => {
+        const err = await frank.responses
+          .create({ model: 'gpt-test', input: 'hi', background: true })
+          .catch((e: unknown) => e);
+        return err instanceof OpenAI.AuthenticationError ? true : undefined;
+      },
+      2000,
+      20,
+    );
     const bad = await cli('create').catch((e: { code: number; stderr: string }) => e);
     expect((bad as { code: number }).code).toBe(2);
     expect((bad as { stderr: string }).stderr).toContain('user_id');
@@ -106,14 +148,21 @@ describe('API keys', () => {
 describe('rate limits across api replicas', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack({ upstreamUrl: mock.url, apis: 2, env: { RATE_LIMIT_RPM: '6', RATE_LIMIT_CONCURRENCY: '3' } });
+    stack = await startStack({
+      upstreamUrl: mock.url,
+      apis: 2,
+      env: { RATE_LIMIT_RPM: '6', RATE_LIMIT_CONCURRENCY: '3' },
+    });
   }, 60_000);
   afterAll(async () => stack?.stop());
 
   it('counts requests per minute for a key on both replicas together, with 429 and Retry-After', async () => {
     const bob = [stack.client(KEYS.bob, 0), stack.client(KEYS.bob, 1)];
     const accepted = [];
-    for (let i = 0; i < 6; i++) accepted.push(await bob[i % 2].chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: `n${i}` }] }));
+    for (let i = 0; i < 6; i++)
+      accepted.push(
+        await bob[i % 2].chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: `n${i}` }] }),
+      );
     expect(accepted).toHaveLength(6);
     const res = await fetch(`${stack.apiUrls[1]}/v1/chat/completions`, {
       method: 'POST',
@@ -124,27 +173,56 @@ describe('rate limits across api replicas', () => {
     const retryAfter = Number(res.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(await res.json()).toEqual({ error: { message: expect.stringContaining('requests per minute'), type: 'requests', param: null, code: 'rate_limit_exceeded' } });
+    expect(await res.json()).toEqual({
+      error: {
+        message: expect.stringContaining('requests per minute'),
+        type: 'requests',
+        param: null,
+        code: 'rate_limit_exceeded',
+      },
+    });
     // Another key is not affected, and reads are not model calls.
-    await expect(stack.client(KEYS.carol, 1).chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'x' }] })).resolves.toBeDefined();
+    await expect(
+      stack
+        .client(KEYS.carol, 1)
+        .chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'x' }] }),
+    ).resolves.toBeDefined();
   });
 
   it('limits calls in flight, never drops an accepted background job, and frees slots as jobs end', async () => {
     const alice = [stack.client(KEYS.alice, 0), stack.client(KEYS.alice, 1)];
-    const slow = await Promise.all([0, 1, 2].map((i) => alice[i % 2].responses.create({ model: 'gpt-test', input: `slow ${i}`, background: true, metadata: { mock_latency_ms: '1500' } })));
-    const err = (await alice[1].responses.create({ model: 'gpt-test', input: 'fourth', background: true }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.RateLimitError>;
+    const slow = await Promise.all(
+      [0, 1, 2].map((i) =>
+        alice[i % 2].responses.create({
+          model: 'gpt-test',
+          input: `slow ${i}`,
+          background: true,
+          metadata: { mock_latency_ms: '1500' },
+        }),
+      ),
+    );
+    const err = (await alice[1].responses
+      .create({ model: 'gpt-test', input: 'fourth', background: true })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.RateLimitError>;
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
     expect(err.code).toBe('rate_limit_exceeded');
     expect(err.message).toContain('in flight');
     // Cancelling one frees its slot at once.
     await alice[0].responses.cancel(slow[0].id);
     const fourth = await alice[1].responses.create({ model: 'gpt-test', input: 'fourth', background: true });
-    const finished = await Promise.all([slow[1], slow[2], fourth].map((r) =>
-      waitFor(`${r.id} to finish`, async () => {
-        const now = await alice[0].responses.retrieve(r.id);
-        return ['queued', 'in_progress'].includes(now.status ?? '') ? undefined : now.status;
-      }, 15_000, 100),
-    ));
+    const finished = await Promise.all(
+      [slow[1], slow[2], fourth].map((r) =>
+        waitFor(
+          `${r.id} to finish`,
+          async () => {
+            const now = await alice[0].responses.retrieve(r.id);
+            return ['queued', 'in_progress'].includes(now.status ?? '') ? undefined : now.status;
+          },
+          15_000,
+          100,
+        ),
+      ),
+    );
     expect(finished).toEqual(['completed', 'completed', 'completed']);
   });
 });
@@ -152,7 +230,10 @@ describe('rate limits across api replicas', () => {
 describe('usage and cost', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack({ upstreamUrl: mock.url, env: { ADMIN_TOKEN: ADMIN, PRICE_TABLE: JSON.stringify({ 'model-a': { input: 1_000_000, output: 3_000_000 } }) } });
+    stack = await startStack({
+      upstreamUrl: mock.url,
+      env: { ADMIN_TOKEN: ADMIN, PRICE_TABLE: JSON.stringify({ 'model-a': { input: 1_000_000, output: 3_000_000 } }) },
+    });
   }, 60_000);
   afterAll(async () => stack?.stop());
 
@@ -161,26 +242,69 @@ describe('usage and cost', () => {
     const grace = stack.client(secret);
     // Known token counts: input = words of the prompt, output = mock_tokens.
     await grace.responses.create({ model: 'model-a', input: 'one two three', metadata: { mock_tokens: '4' } });
-    const deleted = await grace.responses.create({ model: 'model-a', input: 'one two', metadata: { mock_tokens: '6' } });
+    const deleted = await grace.responses.create({
+      model: 'model-a',
+      input: 'one two',
+      metadata: { mock_tokens: '6' },
+    });
     await grace.responses.delete(deleted.id);
     await grace.responses.create({ model: 'model-a', input: 'one', store: false, metadata: { mock_tokens: '2' } });
-    await grace.chat.completions.create({ model: 'model-a', messages: [{ role: 'user', content: 'five words are here now' }], metadata: { mock_tokens: '3' } });
-    await grace.chat.completions.create({ model: 'model-b', store: true, messages: [{ role: 'user', content: 'hi' }], metadata: { mock_tokens: '10' } });
-    const failed = await grace.responses.create({ model: 'model-a', input: 'x', background: true, metadata: { mock_fail: '400' } });
-    await waitFor('the failure', async () => ((await grace.responses.retrieve(failed.id)).status === 'failed' ? true : undefined));
+    await grace.chat.completions.create({
+      model: 'model-a',
+      messages: [{ role: 'user', content: 'five words are here now' }],
+      metadata: { mock_tokens: '3' },
+    });
+    await grace.chat.completions.create({
+      model: 'model-b',
+      store: true,
+      messages: [{ role: 'user', content: 'hi' }],
+      metadata: { mock_tokens: '10' },
+    });
+    const failed = await grace.responses.create({
+      model: 'model-a',
+      input: 'x',
+      background: true,
+      metadata: { mock_fail: '400' },
+    });
+    await waitFor('the failure', async () =>
+      (await grace.responses.retrieve(failed.id)).status === 'failed' ? true : undefined,
+    );
 
-    const usage = (await grace.get('/usage')) as { data: Record<string, unknown>[]; total: Record<string, number>; start_date: string; end_date: string };
+    const usage = (await grace.get('/usage')) as {
+      data: Record<string, unknown>[];
+      total: Record<string, number>;
+      start_date: string;
+      end_date: string;
+    };
     const today = new Date().toISOString().slice(0, 10);
     expect(usage.end_date).toBe(today);
     expect(usage.data).toEqual([
       // model-a: 3+2+1+5 input, 4+6+2+3 output; 1 coin per input token, 3 per output token
-      { date: today, model: 'model-a', requests: 4, input_tokens: 11, output_tokens: 15, total_tokens: 26, cost_coins: 11 + 45 },
-      { date: today, model: 'model-b', requests: 1, input_tokens: 1, output_tokens: 10, total_tokens: 11, cost_coins: 0 },
+      {
+        date: today,
+        model: 'model-a',
+        requests: 4,
+        input_tokens: 11,
+        output_tokens: 15,
+        total_tokens: 26,
+        cost_coins: 11 + 45,
+      },
+      {
+        date: today,
+        model: 'model-b',
+        requests: 1,
+        input_tokens: 1,
+        output_tokens: 10,
+        total_tokens: 11,
+        cost_coins: 0,
+      },
     ]);
     expect(usage.total).toEqual({ requests: 5, input_tokens: 12, output_tokens: 25, total_tokens: 37, cost_coins: 56 });
     // Another user sees none of it.
     expect(((await stack.client(KEYS.bob).get('/usage')) as { data: unknown[] }).data).toEqual([]);
-    const bad = (await grace.get('/usage', { query: { start_date: '2026-13-01' } }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
+    const bad = (await grace
+      .get('/usage', { query: { start_date: '2026-13-01' } })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
     expect(bad.param).toBe('start_date');
   });
 });
@@ -195,12 +319,25 @@ describe('request limits', () => {
   it('answers oversized bodies, overlong ids and keys with clear 4xx in the envelope', async () => {
     const base = stack.apiUrls[0];
     const auth = { authorization: `Bearer ${KEYS.alice}`, 'content-type': 'application/json' };
-    const big = await fetch(`${base}/v1/responses`, { method: 'POST', headers: auth, body: JSON.stringify({ model: 'm', input: 'x'.repeat(4000) }) });
+    const big = await fetch(`${base}/v1/responses`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ model: 'm', input: 'x'.repeat(4000) }),
+    });
     expect(big.status).toBe(413);
-    expect(await big.json()).toEqual({ error: { message: 'The request body is too large.', type: 'invalid_request_error', param: null, code: 'request_too_large' } });
+    expect(await big.json()).toEqual({
+      error: {
+        message: 'The request body is too large.',
+        type: 'invalid_request_error',
+        param: null,
+        code: 'request_too_large',
+      },
+    });
     const longId = await fetch(`${base}/v1/responses/resp_${'a'.repeat(300)}`, { headers: auth });
     expect(longId.status).toBe(404);
-    const longKey = await fetch(`${base}/v1/responses/resp_x`, { headers: { authorization: `Bearer ${'k'.repeat(5000)}` } });
+    const longKey = await fetch(`${base}/v1/responses/resp_x`, {
+      headers: { authorization: `Bearer ${'k'.repeat(5000)}` },
+    });
     expect(longKey.status).toBe(401);
     expect(((await longKey.json()) as { error: { message: string } }).error.message).not.toContain('k'.repeat(20));
   });
@@ -210,12 +347,20 @@ describe('request limits', () => {
     const started = Date.now();
     const err = (await stack
       .client(KEYS.alice)
-      .chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'slow' }], metadata: { mock_key: key, mock_latency_ms: '30000' } })
+      .chat.completions.create({
+        model: 'gpt-test',
+        messages: [{ role: 'user', content: 'slow' }],
+        metadata: { mock_key: key, mock_latency_ms: '30000' },
+      })
       .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(err.status).toBe(504);
     expect(err.code).toBe('timeout');
     expect(err.message).toContain('did not finish within 2 seconds');
     expect(Date.now() - started).toBeLessThan(5000);
-    await waitFor('the upstream abort', () => (mock.calls().find((c) => c.key === key)?.outcome === 'aborted' ? true : undefined), 5000);
+    await waitFor(
+      'the upstream abort',
+      () => (mock.calls().find((c) => c.key === key)?.outcome === 'aborted' ? true : undefined),
+      5000,
+    );
   });
 });

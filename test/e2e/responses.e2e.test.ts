@@ -25,10 +25,15 @@ afterAll(async () => {
 });
 
 async function pollUntilDone(client: OpenAI, id: string, timeoutMs = 15_000) {
-  return waitFor(`response ${id} to finish`, async () => {
-    const r = await client.responses.retrieve(id);
-    return ['queued', 'in_progress'].includes(r.status ?? '') ? undefined : r;
-  }, timeoutMs, 100);
+  return waitFor(
+    `response ${id} to finish`,
+    async () => {
+      const r = await client.responses.retrieve(id);
+      return ['queued', 'in_progress'].includes(r.status ?? '') ? undefined : r;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 const callsFor = (key: string) => mock.calls().filter((c) => c.key === key);
@@ -37,7 +42,12 @@ describe('background responses', () => {
   it('answers queued at once, then completes with output, usage and completed_at', async () => {
     const key = uniqueName('bg-');
     const { data: created, response } = await alice.responses
-      .create({ model: 'gpt-test', input: 'Say hello', background: true, metadata: { mock_key: key, topic: 'greeting' } })
+      .create({
+        model: 'gpt-test',
+        input: 'Say hello',
+        background: true,
+        metadata: { mock_key: key, topic: 'greeting' },
+      })
       .withResponse();
     expect(response.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
     expect(created.id).toMatch(/^resp_[0-9a-f]{48}$/);
@@ -76,7 +86,11 @@ describe('background responses', () => {
     const cancelled = await viaOtherReplica.responses.cancel(created.id);
     expect(cancelled.status).toBe('cancelled');
     expect(cancelled.id).toBe(created.id);
-    const aborted = await waitFor('the mock to see the abort', () => (callsFor(key)[0]?.outcome === 'aborted' ? callsFor(key)[0] : undefined), 5000);
+    const aborted = await waitFor(
+      'the mock to see the abort',
+      () => (callsFor(key)[0]?.outcome === 'aborted' ? callsFor(key)[0] : undefined),
+      5000,
+    );
     expect(aborted.endedAt! - aborted.startedAt).toBeLessThan(10_000);
     // Cancelling again is idempotent, and the status sticks.
     expect((await alice.responses.cancel(created.id)).status).toBe('cancelled');
@@ -88,10 +102,22 @@ describe('background responses', () => {
   it('cancels a queued response before any worker runs it', async () => {
     // Fill the worker (concurrency 8) with slow jobs so the next one stays queued.
     const blockers = await Promise.all(
-      Array.from({ length: 8 }, () => alice.responses.create({ model: 'gpt-test', input: 'block', background: true, metadata: { mock_latency_ms: '3000' } })),
+      Array.from({ length: 8 }, () =>
+        alice.responses.create({
+          model: 'gpt-test',
+          input: 'block',
+          background: true,
+          metadata: { mock_latency_ms: '3000' },
+        }),
+      ),
     );
     const key = uniqueName('queued-');
-    const created = await alice.responses.create({ model: 'gpt-test', input: 'waiting', background: true, metadata: { mock_key: key } });
+    const created = await alice.responses.create({
+      model: 'gpt-test',
+      input: 'waiting',
+      background: true,
+      metadata: { mock_key: key },
+    });
     const cancelled = await alice.responses.cancel(created.id);
     expect(cancelled.status).toBe('cancelled');
     await Promise.all(blockers.map((b) => pollUntilDone(alice, b.id)));
@@ -99,12 +125,14 @@ describe('background responses', () => {
     expect(callsFor(key)).toHaveLength(0);
   });
 
-  it('refuses to cancel a finished response, with OpenAI\'s message', async () => {
+  it("refuses to cancel a finished response, with OpenAI's message", async () => {
     const created = await alice.responses.create({ model: 'gpt-test', input: 'quick', background: true });
     await pollUntilDone(alice, created.id);
     const err = await alice.responses.cancel(created.id).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((err as InstanceType<typeof OpenAI.BadRequestError>).message).toBe('400 Cannot cancel a completed response.');
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).message).toBe(
+      '400 Cannot cancel a completed response.',
+    );
     expect((err as InstanceType<typeof OpenAI.BadRequestError>).type).toBe('invalid_request_error');
   });
 
@@ -137,7 +165,12 @@ describe('background responses', () => {
 
   it('ends in failed with a clear error after the retries run out', async () => {
     const key = uniqueName('broken-');
-    const created = await alice.responses.create({ model: 'gpt-test', input: 'broken', background: true, metadata: { mock_key: key, mock_fail: '500' } });
+    const created = await alice.responses.create({
+      model: 'gpt-test',
+      input: 'broken',
+      background: true,
+      metadata: { mock_key: key, mock_fail: '500' },
+    });
     const done = await pollUntilDone(alice, created.id);
     expect(done.status).toBe('failed');
     expect(done.error?.code).toBe('server_error');
@@ -148,7 +181,12 @@ describe('background responses', () => {
 
   it('does not retry an upstream 400', async () => {
     const key = uniqueName('bad-');
-    const created = await alice.responses.create({ model: 'gpt-test', input: 'bad', background: true, metadata: { mock_key: key, mock_fail: '400' } });
+    const created = await alice.responses.create({
+      model: 'gpt-test',
+      input: 'bad',
+      background: true,
+      metadata: { mock_key: key, mock_fail: '400' },
+    });
     const done = await pollUntilDone(alice, created.id);
     expect(done.status).toBe('failed');
     expect(done.error).toEqual({ code: 'invalid_value', message: 'mock upstream: injected 400' });
@@ -159,7 +197,11 @@ describe('background responses', () => {
 describe('synchronous responses', () => {
   it('runs through the queue and answers with the finished response', async () => {
     const key = uniqueName('sync-');
-    const r = await alice.responses.create({ model: 'gpt-test', input: [{ role: 'user', content: 'hi there' }], metadata: { mock_key: key } });
+    const r = await alice.responses.create({
+      model: 'gpt-test',
+      input: [{ role: 'user', content: 'hi there' }],
+      metadata: { mock_key: key },
+    });
     expect(r.status).toBe('completed');
     expect(r.background).toBe(false);
     expect(r.output_text).toContain('Mock');
@@ -177,7 +219,9 @@ describe('synchronous responses', () => {
 
   it('passes an upstream 4xx through to the caller without a retry', async () => {
     const key = uniqueName('sync400-');
-    const err = await alice.responses.create({ model: 'gpt-test', input: 'x', metadata: { mock_key: key, mock_fail: '400' } }).catch((e: unknown) => e);
+    const err = await alice.responses
+      .create({ model: 'gpt-test', input: 'x', metadata: { mock_key: key, mock_fail: '400' } })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect((err as Error).message).toBe('400 mock upstream: injected 400');
     expect(callsFor(key)).toHaveLength(1);
@@ -187,12 +231,19 @@ describe('synchronous responses', () => {
     const key = uniqueName('gone-');
     const controller = new AbortController();
     const pending = alice.responses
-      .create({ model: 'gpt-test', input: 'slow', metadata: { mock_key: key, mock_latency_ms: '30000' } }, { signal: controller.signal })
+      .create(
+        { model: 'gpt-test', input: 'slow', metadata: { mock_key: key, mock_latency_ms: '30000' } },
+        { signal: controller.signal },
+      )
       .catch((e: unknown) => e);
     await waitFor('the upstream call to start', () => (callsFor(key)[0]?.outcome === 'running' ? true : undefined));
     controller.abort();
     expect(await pending).toBeInstanceOf(OpenAI.APIUserAbortError);
-    await waitFor('the mock to see the abort', () => (callsFor(key)[0]?.outcome === 'aborted' ? true : undefined), 5000);
+    await waitFor(
+      'the mock to see the abort',
+      () => (callsFor(key)[0]?.outcome === 'aborted' ? true : undefined),
+      5000,
+    );
   });
 });
 
@@ -210,10 +261,19 @@ describe('delete and input items', () => {
 
   it('deleting a running response cancels it and aborts the upstream call', async () => {
     const key = uniqueName('del-running-');
-    const created = await alice.responses.create({ model: 'gpt-test', input: 'slow', background: true, metadata: { mock_key: key, mock_latency_ms: '30000' } });
+    const created = await alice.responses.create({
+      model: 'gpt-test',
+      input: 'slow',
+      background: true,
+      metadata: { mock_key: key, mock_latency_ms: '30000' },
+    });
     await waitFor('the upstream call to start', () => (callsFor(key)[0]?.outcome === 'running' ? true : undefined));
     await alice.responses.delete(created.id);
-    await waitFor('the mock to see the abort', () => (callsFor(key)[0]?.outcome === 'aborted' ? true : undefined), 5000);
+    await waitFor(
+      'the mock to see the abort',
+      () => (callsFor(key)[0]?.outcome === 'aborted' ? true : undefined),
+      5000,
+    );
     await expect(alice.responses.retrieve(created.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
 
@@ -221,17 +281,31 @@ describe('delete and input items', () => {
     const created = await alice.responses.create({ model: 'gpt-test', input: 'Tell me a story', background: true });
     const page = await alice.responses.inputItems.list(created.id);
     expect(page.data).toHaveLength(1);
-    expect(page.data[0]).toMatchObject({ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Tell me a story' }] });
+    expect(page.data[0]).toMatchObject({
+      type: 'message',
+      role: 'user',
+      content: [{ type: 'input_text', text: 'Tell me a story' }],
+    });
     expect(page.data[0].id).toMatch(/^msg_/);
     const raw = await alice.get(`/responses/${created.id}/input_items`);
-    expect(raw).toEqual({ object: 'list', data: page.data, first_id: page.data[0].id, last_id: page.data[0].id, has_more: false });
+    expect(raw).toEqual({
+      object: 'list',
+      data: page.data,
+      first_id: page.data[0].id,
+      last_id: page.data[0].id,
+      has_more: false,
+    });
   });
 
   it('pages input items in both orders, and the SDK auto-pagination visits each once', async () => {
     const input = Array.from({ length: 7 }, (_, i) => ({ role: 'user' as const, content: `message ${i}` }));
     const created = await alice.responses.create({ model: 'gpt-test', input, background: true });
     const desc = await alice.responses.inputItems.list(created.id, { limit: 3 });
-    expect(desc.data.map((i) => (i as { content: { text: string }[] }).content[0].text)).toEqual(['message 6', 'message 5', 'message 4']);
+    expect(desc.data.map((i) => (i as { content: { text: string }[] }).content[0].text)).toEqual([
+      'message 6',
+      'message 5',
+      'message 4',
+    ]);
     expect(desc.has_more).toBe(true);
     const seen: string[] = [];
     for await (const item of alice.responses.inputItems.list(created.id, { limit: 2, order: 'asc' })) {
@@ -247,7 +321,12 @@ describe('delete and input items', () => {
 describe('isolation between users', () => {
   it("answers 404 for another user's response and leaves it untouched", async () => {
     const key = uniqueName('iso-');
-    const created = await alice.responses.create({ model: 'gpt-test', input: 'private', background: true, metadata: { mock_key: key, mock_latency_ms: '1500' } });
+    const created = await alice.responses.create({
+      model: 'gpt-test',
+      input: 'private',
+      background: true,
+      metadata: { mock_key: key, mock_latency_ms: '1500' },
+    });
     await expect(bob.responses.retrieve(created.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     await expect(bob.responses.cancel(created.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     await expect(bob.responses.delete(created.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
@@ -258,7 +337,7 @@ describe('isolation between users', () => {
   });
 });
 
-describe('errors in OpenAI\'s envelope', () => {
+describe("errors in OpenAI's envelope", () => {
   it('rejects a missing or wrong key with 401', async () => {
     const anon = stack.client('sk-nobody-at-all');
     const err = await anon.responses.retrieve('resp_x').catch((e: unknown) => e);
@@ -267,20 +346,30 @@ describe('errors in OpenAI\'s envelope', () => {
     const res = await fetch(`${stack.apiUrls[0]}/v1/responses/resp_x`);
     expect(res.status).toBe(401);
     expect(res.headers.get('x-request-id')).toMatch(/^req_/);
-    expect(await res.json()).toEqual({ error: { message: expect.stringContaining('API key'), type: 'invalid_request_error', param: null, code: null } });
+    expect(await res.json()).toEqual({
+      error: { message: expect.stringContaining('API key'), type: 'invalid_request_error', param: null, code: null },
+    });
   });
 
   it('names the bad parameter in a 400', async () => {
-    const missing = (await alice.responses.create({ input: 'x' } as never).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
+    const missing = (await alice.responses.create({ input: 'x' } as never).catch((e: unknown) => e)) as InstanceType<
+      typeof OpenAI.BadRequestError
+    >;
     expect(missing).toBeInstanceOf(OpenAI.BadRequestError);
     expect(missing.param).toBe('model');
     const metadata = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']));
-    const tooMany = (await alice.responses.create({ model: 'm', input: 'x', metadata }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
+    const tooMany = (await alice.responses
+      .create({ model: 'm', input: 'x', metadata })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
     expect(tooMany.status).toBe(400);
     expect(tooMany.param).toBe('metadata');
-    const longValue = (await alice.responses.create({ model: 'm', input: 'x', metadata: { a: 'x'.repeat(513) } }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
+    const longValue = (await alice.responses
+      .create({ model: 'm', input: 'x', metadata: { a: 'x'.repeat(513) } })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
     expect(longValue.param).toBe('metadata.a');
-    const wrongType = (await alice.responses.create({ model: 'm', input: 'x', background: 'yes' } as never).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
+    const wrongType = (await alice.responses
+      .create({ model: 'm', input: 'x', background: 'yes' } as never)
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
     expect(wrongType.param).toBe('background');
   });
 
@@ -289,13 +378,25 @@ describe('errors in OpenAI\'s envelope', () => {
     const auth = { authorization: `Bearer ${KEYS.alice}`, 'content-type': 'application/json' };
     const bad = await fetch(`${base}/v1/responses`, { method: 'POST', headers: auth, body: '{"model": "x", ' });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: unknown }).error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_json' });
+    expect(((await bad.json()) as { error: unknown }).error).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'invalid_json',
+    });
     const nothing = await fetch(`${base}/v1/nothing-here`, { headers: auth });
     expect(nothing.status).toBe(404);
-    expect(((await nothing.json()) as { error: { message: string } }).error.message).toBe('Invalid URL (GET /v1/nothing-here)');
+    expect(((await nothing.json()) as { error: { message: string } }).error.message).toBe(
+      'Invalid URL (GET /v1/nothing-here)',
+    );
     const unknown = await fetch(`${base}/v1/responses/resp_doesnotexist`, { headers: auth });
     expect(unknown.status).toBe(404);
-    expect(await unknown.json()).toEqual({ error: { message: "Response with id 'resp_doesnotexist' not found.", type: 'invalid_request_error', param: null, code: null } });
+    expect(await unknown.json()).toEqual({
+      error: {
+        message: "Response with id 'resp_doesnotexist' not found.",
+        type: 'invalid_request_error',
+        param: null,
+        code: null,
+      },
+    });
     const array = await fetch(`${base}/v1/responses`, { method: 'POST', headers: auth, body: '[1,2]' });
     expect(array.status).toBe(400);
   });

@@ -24,7 +24,11 @@ class RunnerHarness {
     const config = loadConfig(env, 'worker');
     return {
       module: RunnerHarness,
-      imports: [InfraModule.forRoot(config, createLogger('error', 'test')), PersistenceModule.forRoot(config), CallKindsModule],
+      imports: [
+        InfraModule.forRoot(config, createLogger('error', 'test')),
+        PersistenceModule.forRoot(config),
+        CallKindsModule,
+      ],
       providers: [UpstreamClient, ResponseProtocol, CallRunner],
     };
   }
@@ -37,9 +41,18 @@ let slowPollApp: INestApplicationContext;
 beforeAll(async () => {
   mock = await startMockUpstream();
   const { redisUrl, mongoUri } = testServices();
-  const env = { REDIS_URL: redisUrl, MONGODB_URI: mongoUriFor(mongoUri, uniqueName('it_')), UPSTREAM_BASE_URL: mock.url, QUEUE_PREFIX: uniqueName('it'), CANCEL_POLL_MS: '200' };
+  const env = {
+    REDIS_URL: redisUrl,
+    MONGODB_URI: mongoUriFor(mongoUri, uniqueName('it_')),
+    UPSTREAM_BASE_URL: mock.url,
+    QUEUE_PREFIX: uniqueName('it'),
+    CANCEL_POLL_MS: '200',
+  };
   app = await NestFactory.createApplicationContext(RunnerHarness.forRoot(env), { logger: false });
-  slowPollApp = await NestFactory.createApplicationContext(RunnerHarness.forRoot({ ...env, CANCEL_POLL_MS: '600000' }), { logger: false });
+  slowPollApp = await NestFactory.createApplicationContext(
+    RunnerHarness.forRoot({ ...env, CANCEL_POLL_MS: '600000' }),
+    { logger: false },
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -48,7 +61,12 @@ afterAll(async () => {
   await mock?.close();
 });
 
-const ctx = (over: Partial<RunContext> = {}): RunContext => ({ attempt: 1, maxAttempts: 3, signal: new AbortController().signal, ...over });
+const ctx = (over: Partial<RunContext> = {}): RunContext => ({
+  attempt: 1,
+  maxAttempts: 3,
+  signal: new AbortController().signal,
+  ...over,
+});
 
 async function insertQueued(repo: ResponsesRepository, metadata: Record<string, string>): Promise<ResponseRecord> {
   const responseId = uniqueName('resp_it');
@@ -91,7 +109,11 @@ describe('CallRunner', () => {
     const second = await repo.find({ userId: r.userId, responseId: r.responseId });
     expect(second).toEqual(first);
     expect(callsFor(key)).toHaveLength(1);
-    expect(first).toMatchObject({ status: 'completed', upstreamCalls: 1, commonData: { usage: { input_text: 1, output_text: 8 } } });
+    expect(first).toMatchObject({
+      status: 'completed',
+      upstreamCalls: 1,
+      commonData: { usage: { input_text: 1, output_text: 8 } },
+    });
     // The upstream got the stored request minus our own fields.
     expect(first!.commonData.responseRawData).toMatchObject({ object: 'response', status: 'completed' });
   });
@@ -103,7 +125,10 @@ describe('CallRunner', () => {
     const protocol = app.get(ResponseProtocol);
     const key = uniqueName('dup-');
     const r = await insertQueued(repo, { mock_key: key, mock_latency_ms: '200' });
-    const outcomes = await Promise.all([runner.run(kind, protocol, job(r), ctx()), runner.run(kind, protocol, job(r), ctx())]);
+    const outcomes = await Promise.all([
+      runner.run(kind, protocol, job(r), ctx()),
+      runner.run(kind, protocol, job(r), ctx()),
+    ]);
     expect(outcomes.filter((o) => o === 'completed')).toHaveLength(1);
     const final = await repo.find({ userId: r.userId, responseId: r.responseId });
     expect(final?.status).toBe('completed');
@@ -119,11 +144,18 @@ describe('CallRunner', () => {
     const running = runner.run(kind, protocol, job(r), ctx());
     await waitFor('the upstream call', () => (callsFor(key)[0]?.outcome === 'running' ? true : undefined));
     // Only the durable flag: no bus message, as if pub/sub lost it.
-    await repo.transition({ userId: r.userId, responseId: r.responseId }, ['in_progress'], { status: 'cancelled', cancelledAt: new Date() });
+    await repo.transition({ userId: r.userId, responseId: r.responseId }, ['in_progress'], {
+      status: 'cancelled',
+      cancelledAt: new Date(),
+    });
     const started = Date.now();
     expect(await running).toBe('cancelled');
     expect(Date.now() - started).toBeLessThan(3000);
-    await waitFor('the mock to see the abort', () => (callsFor(key)[0]?.outcome === 'aborted' ? true : undefined), 3000);
+    await waitFor(
+      'the mock to see the abort',
+      () => (callsFor(key)[0]?.outcome === 'aborted' ? true : undefined),
+      3000,
+    );
   });
 
   it('aborts at once when the job signal fires (worker.cancelJob)', async () => {
@@ -138,7 +170,11 @@ describe('CallRunner', () => {
     await waitFor('the upstream call', () => (callsFor(key)[0]?.outcome === 'running' ? true : undefined));
     controller.abort();
     expect(await running).toBe('cancelled');
-    await waitFor('the mock to see the abort', () => (callsFor(key)[0]?.outcome === 'aborted' ? true : undefined), 3000);
+    await waitFor(
+      'the mock to see the abort',
+      () => (callsFor(key)[0]?.outcome === 'aborted' ? true : undefined),
+      3000,
+    );
   });
 
   it('drops a result that arrives after a cancel', async () => {
@@ -150,7 +186,10 @@ describe('CallRunner', () => {
     const r = await insertQueued(repo, { mock_key: key, mock_latency_ms: '400' });
     const running = runner.run(kind, protocol, job(r), ctx());
     await waitFor('the upstream call', () => (callsFor(key)[0]?.outcome === 'running' ? true : undefined));
-    await repo.transition({ userId: r.userId, responseId: r.responseId }, ['in_progress'], { status: 'cancelled', cancelledAt: new Date() });
+    await repo.transition({ userId: r.userId, responseId: r.responseId }, ['in_progress'], {
+      status: 'cancelled',
+      cancelledAt: new Date(),
+    });
     expect(await running).toBe('dropped');
     expect(callsFor(key)[0].outcome).toBe('ok'); // the upstream did answer, late
     const final = await repo.find({ userId: r.userId, responseId: r.responseId });
@@ -176,11 +215,18 @@ describe('CallRunner', () => {
     const protocol = app.get(ResponseProtocol);
     const key = uniqueName('retry-');
     const r = await insertQueued(repo, { mock_key: key, mock_fail: '502' });
-    await expect(runner.run(kind, protocol, job(r), ctx({ attempt: 1 }))).rejects.toMatchObject({ name: 'RetryableJobError' });
+    await expect(runner.run(kind, protocol, job(r), ctx({ attempt: 1 }))).rejects.toMatchObject({
+      name: 'RetryableJobError',
+    });
     expect((await repo.find({ userId: r.userId, responseId: r.responseId }))?.status).toBe('in_progress');
     expect(await runner.run(kind, protocol, job(r), ctx({ attempt: 3 }))).toBe('failed');
     const final = await repo.find({ userId: r.userId, responseId: r.responseId });
-    expect(final).toMatchObject({ status: 'failed', error: { code: 'server_error' }, errorStatus: 502, upstreamCalls: 2 });
+    expect(final).toMatchObject({
+      status: 'failed',
+      error: { code: 'server_error' },
+      errorStatus: 502,
+      upstreamCalls: 2,
+    });
   });
 });
 
@@ -190,7 +236,9 @@ describe('ResponsesRepository', () => {
     const repo = app.get(ResponsesRepository);
     const r = await insertQueued(repo, {});
     const key = { userId: r.userId, responseId: r.responseId };
-    const wins = await Promise.all(Array.from({ length: 20 }, () => repo.transition(key, ['queued'], { status: 'cancelled' })));
+    const wins = await Promise.all(
+      Array.from({ length: 20 }, () => repo.transition(key, ['queued'], { status: 'cancelled' })),
+    );
     expect(wins.filter((w) => w !== null)).toHaveLength(1);
   });
 
@@ -203,7 +251,9 @@ describe('ResponsesRepository', () => {
     const repo = app.get(ResponsesRepository);
     const r = await insertQueued(repo, {});
     expect(await repo.find({ userId: 'someone-else', responseId: r.responseId })).toBeNull();
-    expect(await repo.transition({ userId: 'someone-else', responseId: r.responseId }, ['queued'], { status: 'cancelled' })).toBeNull();
+    expect(
+      await repo.transition({ userId: 'someone-else', responseId: r.responseId }, ['queued'], { status: 'cancelled' }),
+    ).toBeNull();
     expect(await repo.delete({ userId: 'someone-else', responseId: r.responseId })).toBe(false);
     expect((await repo.find({ userId: r.userId, responseId: r.responseId }))?.status).toBe('queued');
   });

@@ -4,7 +4,10 @@ import { randomBytes } from 'node:crypto';
 export function testServices(): { redisUrl: string; mongoUri: string } {
   const redisUrl = process.env.TEST_REDIS_URL;
   const mongoUri = process.env.TEST_MONGODB_URI;
-  if (!redisUrl || !mongoUri) throw new Error('TEST_REDIS_URL / TEST_MONGODB_URI missing: run the tests through jest (globalSetup provisions them)');
+  if (!redisUrl || !mongoUri)
+    throw new Error(
+      'TEST_REDIS_URL / TEST_MONGODB_URI missing: run the tests through jest (globalSetup provisions them)',
+    );
   return { redisUrl, mongoUri };
 }
 
@@ -18,7 +21,12 @@ export function mongoUriFor(base: string, db: string): string {
 }
 
 /** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -28,7 +36,10 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -43,9 +43,28 @@ export async function redisProc(): Promise<ServiceProc> {
     'redis-server',
     port,
     () =>
-      spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction', '--dir', dir], {
-        stdio: ['ignore', log, log],
-      }),
+      spawn(
+        'redis-server',
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'always',
+          '--maxmemory-policy',
+          'noeviction',
+          '--dir',
+          dir,
+        ],
+        {
+          stdio: ['ignore', log, log],
+        },
+      ),
     `redis://127.0.0.1:${port}`,
   );
   await proc.start();
@@ -59,7 +78,13 @@ export async function ferretProc(): Promise<ServiceProc> {
   const dir = mkdtempSync(join(tmpdir(), 'djq-ferret-'));
   mkdirSync(join(dir, 'data'), { recursive: true });
   const log = openSync(join(dir, 'ferretdb.log'), 'a');
-  const proc = managed('FerretDB', port, () => spawn(FERRETDB_BIN, ['-listen', `127.0.0.1:${port}`, '-dir', join(dir, 'data')], { stdio: ['ignore', log, log] }), `mongodb://127.0.0.1:${port}`);
+  const proc = managed(
+    'FerretDB',
+    port,
+    () =>
+      spawn(FERRETDB_BIN, ['-listen', `127.0.0.1:${port}`, '-dir', join(dir, 'data')], { stdio: ['ignore', log, log] }),
+    `mongodb://127.0.0.1:${port}`,
+  );
   await proc.start();
   return proc;
 }

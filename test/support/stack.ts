@@ -45,8 +45,10 @@ export interface StackOptions {
  * stack with its own database and queue prefix. Requires `npm run build` (npm test does it).
  */
 export async function startStack(opts: StackOptions): Promise<Stack> {
-  if (!existsSync(join(DIST, 'main-api.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
-  const services = opts.redisUrl && opts.mongoUri ? { redisUrl: opts.redisUrl, mongoUri: opts.mongoUri } : testServices();
+  if (!existsSync(join(DIST, 'main-api.js')))
+    throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+  const services =
+    opts.redisUrl && opts.mongoUri ? { redisUrl: opts.redisUrl, mongoUri: opts.mongoUri } : testServices();
   const redisUrl = opts.redisUrl ?? services.redisUrl;
   const mongoUri = opts.mongoUri ?? services.mongoUri;
   const logDir = mkdtempSync(join(tmpdir(), 'djq-stack-'));
@@ -74,13 +76,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const file = join(logDir, `${name}.log`);
     logFiles.push(file);
     const out = createWriteStream(file);
-    const child = spawn(process.execPath, [join(DIST, script)], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(DIST, script)], {
+      env: { ...env, ...extra },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout!.pipe(out);
     child.stderr!.pipe(out);
     children.push(child);
     return child;
   };
-  const logs = () => logFiles.map((f) => `--- ${f}\n${existsSync(f) ? readFileSync(f, 'utf8').slice(-4000) : ''}`).join('\n');
+  const logs = () =>
+    logFiles.map((f) => `--- ${f}\n${existsSync(f) ? readFileSync(f, 'utf8').slice(-4000) : ''}`).join('\n');
 
   const apiUrls: string[] = [];
   const apis: ChildProcess[] = [];
@@ -89,7 +95,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const i = workers.length;
     const child = launch(`worker${i}`, 'main-worker.js', extra);
     const file = logFiles[logFiles.length - 1];
-    await waitFor(`worker ${i} ready`, () => (readFileSync(file, 'utf8').includes('worker ready') ? true : undefined), 20_000, 100);
+    await waitFor(
+      `worker ${i} ready`,
+      () => (readFileSync(file, 'utf8').includes('worker ready') ? true : undefined),
+      20_000,
+      100,
+    );
     workers.push(child);
     return child;
   };
@@ -114,7 +125,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     workers,
     addWorker,
     logText: () => logFiles.map((f) => (existsSync(f) ? readFileSync(f, 'utf8') : '')).join('\n'),
-    client: (key, api = 0, options = {}) => new OpenAI({ apiKey: key, baseURL: `${apiUrls[api]}/v1`, maxRetries: 0, timeout: 30_000, ...options }),
+    client: (key, api = 0, options = {}) =>
+      new OpenAI({ apiKey: key, baseURL: `${apiUrls[api]}/v1`, maxRetries: 0, timeout: 30_000, ...options }),
     killWorker: (i) => workers[i].kill('SIGKILL'),
     logs,
     stop: async () => {

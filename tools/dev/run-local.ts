@@ -57,7 +57,9 @@ async function main(): Promise<void> {
   launch('main-worker.js');
   const base = `http://127.0.0.1:${env.PORT}`;
   for (let i = 0; i < 200; i++) {
-    const ok = await fetch(`${base}/health`).then((r) => r.ok).catch(() => false);
+    const ok = await fetch(`${base}/health`)
+      .then((r) => r.ok)
+      .catch(() => false);
     if (ok) break;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -42,14 +42,29 @@ export async function provisionServices(opts: ProvisionOptions = {}): Promise<Pr
     const port = await freePort();
     const redisDir = join(dir, 'redis');
     mkdirSync(redisDir, { recursive: true });
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', opts.persistent ? 'yes' : 'no', '--maxmemory-policy', 'noeviction', '--dir', redisDir];
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      opts.persistent ? 'yes' : 'no',
+      '--maxmemory-policy',
+      'noeviction',
+      '--dir',
+      redisDir,
+    ];
     const child = startDetached('redis-server', args, join(dir, 'redis.log'));
     pids.push(child.pid!);
     await waitForPort('127.0.0.1', port, 10_000, 'redis-server');
     redisUrl = `redis://127.0.0.1:${port}`;
     log(`redis-server started on ${redisUrl}`);
   } else {
-    throw new Error('No Redis available. Set REDIS_URL=redis://host:port, or install redis-server (Debian: apt-get install redis-server) so it can be started on a free port.');
+    throw new Error(
+      'No Redis available. Set REDIS_URL=redis://host:port, or install redis-server (Debian: apt-get install redis-server) so it can be started on a free port.',
+    );
   }
 
   let mongoUri = process.env.MONGODB_URI;
@@ -61,7 +76,11 @@ export async function provisionServices(opts: ProvisionOptions = {}): Promise<Pr
     const port = await freePort();
     const dbPath = join(dir, 'mongod');
     mkdirSync(dbPath, { recursive: true });
-    const child = startDetached('mongod', ['--port', String(port), '--bind_ip', '127.0.0.1', '--dbpath', dbPath, '--quiet'], join(dir, 'mongod.log'));
+    const child = startDetached(
+      'mongod',
+      ['--port', String(port), '--bind_ip', '127.0.0.1', '--dbpath', dbPath, '--quiet'],
+      join(dir, 'mongod.log'),
+    );
     pids.push(child.pid!);
     await waitForPort('127.0.0.1', port, 30_000, 'mongod');
     mongoUri = `mongodb://127.0.0.1:${port}`;
@@ -70,7 +89,11 @@ export async function provisionServices(opts: ProvisionOptions = {}): Promise<Pr
   } else {
     ensureFerretDb(log);
     const port = await freePort();
-    const child = startDetached(FERRETDB_BIN, ['-listen', `127.0.0.1:${port}`, '-dir', join(dir, 'ferretdb')], join(dir, 'ferretdb.log'));
+    const child = startDetached(
+      FERRETDB_BIN,
+      ['-listen', `127.0.0.1:${port}`, '-dir', join(dir, 'ferretdb')],
+      join(dir, 'ferretdb.log'),
+    );
     pids.push(child.pid!);
     await waitForPort('127.0.0.1', port, 30_000, 'FerretDB');
     mongoUri = `mongodb://127.0.0.1:${port}`;
@@ -86,11 +109,17 @@ export function ensureFerretDb(log: (line: string) => void = () => undefined): v
   const newestSource = Math.max(...['main.go', 'go.mod', 'go.sum'].map((f) => statSync(join(src, f)).mtimeMs));
   if (existsSync(FERRETDB_BIN) && statSync(FERRETDB_BIN).mtimeMs >= newestSource) return;
   if (!onPath('go')) {
-    throw new Error('No MongoDB available. Set MONGODB_URI=mongodb://host:port, put mongod on PATH, or install Go (>= 1.24) so FerretDB can be built from the Go module proxy (tools/ferretdb).');
+    throw new Error(
+      'No MongoDB available. Set MONGODB_URI=mongodb://host:port, put mongod on PATH, or install Go (>= 1.24) so FerretDB can be built from the Go module proxy (tools/ferretdb).',
+    );
   }
   log('building FerretDB from the Go module proxy (first run only; about two minutes)...');
   mkdirSync(join(ROOT, '.cache', 'bin'), { recursive: true });
-  execFileSync('go', ['build', '-o', FERRETDB_BIN, '.'], { cwd: src, stdio: 'inherit', env: { ...process.env, GOFLAGS: '-mod=mod' } });
+  execFileSync('go', ['build', '-o', FERRETDB_BIN, '.'], {
+    cwd: src,
+    stdio: 'inherit',
+    env: { ...process.env, GOFLAGS: '-mod=mod' },
+  });
 }
 
 export function stopServices(pids: number[]): void {
@@ -143,7 +172,8 @@ export async function waitForPort(host: string, port: number, timeoutMs: number,
       s.once('error', () => res(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not accept connections on ${host}:${port} within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`${what} did not accept connections on ${host}:${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

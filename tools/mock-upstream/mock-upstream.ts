@@ -51,7 +51,9 @@ export interface MockUpstream {
 
 const DEFAULTS: MockKnobs = { latencyMs: 0, tokens: 8, tokenDelayMs: 0, fail: null, failTimes: null, retryAfter: null };
 
-export async function startMockUpstream(opts: { port?: number; host?: string; apiKey?: string; defaults?: Partial<MockKnobs> } = {}): Promise<MockUpstream> {
+export async function startMockUpstream(
+  opts: { port?: number; host?: string; apiKey?: string; defaults?: Partial<MockKnobs> } = {},
+): Promise<MockUpstream> {
   let defaults: MockKnobs = { ...DEFAULTS, ...opts.defaults };
   let calls: MockCall[] = [];
   const attemptsByKey = new Map<string, number>();
@@ -78,7 +80,14 @@ export async function startMockUpstream(opts: { port?: number; host?: string; ap
     const isResponses = path === '/v1/responses';
     const isChat = path === '/v1/chat/completions';
     if (req.method !== 'POST' || (!isResponses && !isChat)) {
-      return sendJson(res, 404, { error: { message: `mock upstream: no route ${req.method} ${path}`, type: 'invalid_request_error', param: null, code: null } });
+      return sendJson(res, 404, {
+        error: {
+          message: `mock upstream: no route ${req.method} ${path}`,
+          type: 'invalid_request_error',
+          param: null,
+          code: null,
+        },
+      });
     }
 
     const raw = await readBody(req);
@@ -114,11 +123,25 @@ export async function startMockUpstream(opts: { port?: number; host?: string; ap
 
     if (!call.authorized) {
       finish('failed', 401);
-      return sendJson(res, 401, { error: { message: 'mock upstream: wrong API key', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
+      return sendJson(res, 401, {
+        error: {
+          message: 'mock upstream: wrong API key',
+          type: 'invalid_request_error',
+          param: null,
+          code: 'invalid_api_key',
+        },
+      });
     }
     if (typeof body.model !== 'string') {
       finish('failed', 400);
-      return sendJson(res, 400, { error: { message: "Missing required parameter: 'model'.", type: 'invalid_request_error', param: 'model', code: null } });
+      return sendJson(res, 400, {
+        error: {
+          message: "Missing required parameter: 'model'.",
+          type: 'invalid_request_error',
+          param: 'model',
+          code: null,
+        },
+      });
     }
 
     const attempt = (attemptsByKey.get(key) ?? 0) + 1;
@@ -134,7 +157,9 @@ export async function startMockUpstream(opts: { port?: number; host?: string; ap
 
     const tokens = Array.from({ length: knobs.tokens }, (_, i) => (i === 0 ? 'Mock' : `token${i}`));
     if (body.stream === true) {
-      const stream = isResponses ? responseEvents(body, tokens, countWords(promptText)) : chatChunks(body, tokens, countWords(promptText));
+      const stream = isResponses
+        ? responseEvents(body, tokens, countWords(promptText))
+        : chatChunks(body, tokens, countWords(promptText));
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       const cutAt = midstream ? Math.max(1, Math.floor(stream.deltas / 2)) : -1;
       let deltasSent = 0;
@@ -149,7 +174,20 @@ export async function startMockUpstream(opts: { port?: number; host?: string; ap
               res.socket?.destroy();
             } else {
               finish('failed', 200);
-              res.end(isResponses ? sse({ type: 'error', code: 'server_error', message: 'mock upstream: injected stream error', param: null, sequence_number: 999 }, 'error') : `data: ${JSON.stringify({ error: { message: 'mock upstream: injected stream error', type: 'server_error', param: null, code: 'server_error' } })}\n\n`);
+              res.end(
+                isResponses
+                  ? sse(
+                      {
+                        type: 'error',
+                        code: 'server_error',
+                        message: 'mock upstream: injected stream error',
+                        param: null,
+                        sequence_number: 999,
+                      },
+                      'error',
+                    )
+                  : `data: ${JSON.stringify({ error: { message: 'mock upstream: injected stream error', type: 'server_error', param: null, code: 'server_error' } })}\n\n`,
+              );
             }
             return;
           }
@@ -170,7 +208,9 @@ export async function startMockUpstream(opts: { port?: number; host?: string; ap
     }
     const text = tokens.join(' ');
     const inputTokens = countWords(promptText);
-    const payload = isResponses ? responseBody(body, text, inputTokens, tokens.length) : chatBody(body, text, inputTokens, tokens.length);
+    const payload = isResponses
+      ? responseBody(body, text, inputTokens, tokens.length)
+      : chatBody(body, text, inputTokens, tokens.length);
     finish('ok', 200);
     sendJson(res, 200, payload);
   }
@@ -234,15 +274,34 @@ function responseEvents(req: Record<string, unknown>, tokens: string[], inputTok
   const partial = { ...final, status: 'in_progress', output: [], usage: null, completed_at: null };
   const events: MockStream['events'] = [];
   let seq = 0;
-  const push = (data: Record<string, unknown>, delta = false) => events.push({ data: { ...data, sequence_number: seq++ }, delta });
+  const push = (data: Record<string, unknown>, delta = false) =>
+    events.push({ data: { ...data, sequence_number: seq++ }, delta });
   push({ type: 'response.created', response: partial });
   push({ type: 'response.in_progress', response: partial });
   push({ type: 'response.output_item.added', output_index: 0, item: { ...item, status: 'in_progress', content: [] } });
   const emptyPart = { type: 'output_text', annotations: [], logprobs: [], text: '' };
   push({ type: 'response.content_part.added', item_id: itemId, output_index: 0, content_index: 0, part: emptyPart });
-  tokens.forEach((t, i) => push({ type: 'response.output_text.delta', item_id: itemId, output_index: 0, content_index: 0, delta: i === 0 ? t : ` ${t}`, logprobs: [] }, true));
+  tokens.forEach((t, i) =>
+    push(
+      {
+        type: 'response.output_text.delta',
+        item_id: itemId,
+        output_index: 0,
+        content_index: 0,
+        delta: i === 0 ? t : ` ${t}`,
+        logprobs: [],
+      },
+      true,
+    ),
+  );
   push({ type: 'response.output_text.done', item_id: itemId, output_index: 0, content_index: 0, text, logprobs: [] });
-  push({ type: 'response.content_part.done', item_id: itemId, output_index: 0, content_index: 0, part: { ...emptyPart, text } });
+  push({
+    type: 'response.content_part.done',
+    item_id: itemId,
+    output_index: 0,
+    content_index: 0,
+    part: { ...emptyPart, text },
+  });
   push({ type: 'response.output_item.done', output_index: 0, item });
   push({ type: 'response.completed', response: final });
   return { events, deltas: tokens.length };
@@ -251,17 +310,38 @@ function responseEvents(req: Record<string, unknown>, tokens: string[], inputTok
 /** Chat chunks as OpenAI sends them: role first, content deltas, finish_reason, usage if asked. */
 function chatChunks(req: Record<string, unknown>, tokens: string[], promptTokens: number): MockStream {
   const whole = chatBody(req, tokens.join(' '), promptTokens, tokens.length);
-  const base = { id: whole.id, object: 'chat.completion.chunk', created: whole.created, model: whole.model, service_tier: 'default', system_fingerprint: null };
-  const choice = (delta: Record<string, unknown>, finish: string | null) => ({ index: 0, delta, logprobs: null, finish_reason: finish });
-  const events: MockStream['events'] = [{ data: { ...base, choices: [choice({ role: 'assistant', content: '', refusal: null }, null)] }, delta: false }];
-  tokens.forEach((t, i) => events.push({ data: { ...base, choices: [choice({ content: i === 0 ? t : ` ${t}` }, null)] }, delta: true }));
+  const base = {
+    id: whole.id,
+    object: 'chat.completion.chunk',
+    created: whole.created,
+    model: whole.model,
+    service_tier: 'default',
+    system_fingerprint: null,
+  };
+  const choice = (delta: Record<string, unknown>, finish: string | null) => ({
+    index: 0,
+    delta,
+    logprobs: null,
+    finish_reason: finish,
+  });
+  const events: MockStream['events'] = [
+    { data: { ...base, choices: [choice({ role: 'assistant', content: '', refusal: null }, null)] }, delta: false },
+  ];
+  tokens.forEach((t, i) =>
+    events.push({ data: { ...base, choices: [choice({ content: i === 0 ? t : ` ${t}` }, null)] }, delta: true }),
+  );
   events.push({ data: { ...base, choices: [choice({}, 'stop')] }, delta: false });
   const opts = req.stream_options as { include_usage?: boolean } | undefined;
   if (opts?.include_usage) events.push({ data: { ...base, choices: [], usage: whole.usage }, delta: false });
   return { events, deltas: tokens.length };
 }
 
-function responseBody(req: Record<string, unknown>, text: string, inputTokens: number, outputTokens: number): Record<string, unknown> {
+function responseBody(
+  req: Record<string, unknown>,
+  text: string,
+  inputTokens: number,
+  outputTokens: number,
+): Record<string, unknown> {
   const now = Math.floor(Date.now() / 1000);
   return {
     id: `resp_mock${randomBytes(20).toString('hex')}`,
@@ -298,26 +378,46 @@ function responseBody(req: Record<string, unknown>, text: string, inputTokens: n
   };
 }
 
-function chatBody(req: Record<string, unknown>, text: string, promptTokens: number, completionTokens: number): Record<string, unknown> {
+function chatBody(
+  req: Record<string, unknown>,
+  text: string,
+  promptTokens: number,
+  completionTokens: number,
+): Record<string, unknown> {
   return {
     id: `chatcmpl-mock${randomBytes(12).toString('hex')}`,
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model: `${String(req.model)}-mock`,
-    choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null, annotations: [] }, logprobs: null, finish_reason: 'stop' }],
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: text, refusal: null, annotations: [] },
+        logprobs: null,
+        finish_reason: 'stop',
+      },
+    ],
     usage: {
       prompt_tokens: promptTokens,
       completion_tokens: completionTokens,
       total_tokens: promptTokens + completionTokens,
       prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+      completion_tokens_details: {
+        reasoning_tokens: 0,
+        audio_tokens: 0,
+        accepted_prediction_tokens: 0,
+        rejected_prediction_tokens: 0,
+      },
     },
     service_tier: 'default',
   };
 }
 
 function knobsFor(body: Record<string, unknown>, d: MockKnobs): MockKnobs {
-  const m = (typeof body.metadata === 'object' && body.metadata !== null ? body.metadata : {}) as Record<string, unknown>;
+  const m = (typeof body.metadata === 'object' && body.metadata !== null ? body.metadata : {}) as Record<
+    string,
+    unknown
+  >;
   const num = (v: unknown, def: number | null) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : def);
   return {
     latencyMs: num(m.mock_latency_ms, d.latencyMs) ?? 0,
@@ -346,7 +446,8 @@ function chatText(messages: unknown): string {
 
 function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return content.map((p: { text?: unknown }) => (typeof p?.text === 'string' ? p.text : '')).join(' ');
+  if (Array.isArray(content))
+    return content.map((p: { text?: unknown }) => (typeof p?.text === 'string' ? p.text : '')).join(' ');
   return '';
 }
 

@@ -15,7 +15,9 @@ const ROLES = ['system', 'developer', 'user', 'assistant', 'tool', 'function'] a
 const message = z.looseObject({
   role: z.enum(ROLES),
   // A string, or an array of content parts (objects); null or absent for some assistant messages.
-  content: z.union([z.string(), z.array(z.looseObject({}))], { error: 'a string or an array of content parts' }).nullish(),
+  content: z
+    .union([z.string(), z.array(z.looseObject({}))], { error: 'a string or an array of content parts' })
+    .nullish(),
 });
 
 /** `POST /v1/chat/completions`: the fields we act on; the rest reaches the upstream untouched. */
@@ -71,15 +73,19 @@ export const updateChatSchema = z
   .pipe(z.looseObject({ metadata: requiredMetadataSchema }));
 
 /** `metadata[key]=value` pairs (the SDK's bracket encoding) to filter a list by; all must match. */
-const metadataFilter = z.record(z.string(), z.unknown(), { error: 'metadata[key]=value pairs' }).superRefine((v, ctx) => {
-  for (const [k, val] of Object.entries(v)) {
-    // Keys become document paths in the query, so operators and nested paths are refused, and so is whitespace at
-    // either end, which FerretDB refuses in a path (a 500 otherwise).
-    if (!/^[^.$\u0000]{1,64}$/.test(k) || /^[\s\u0085]|[\s\u0085]$/.test(k) || typeof val !== 'string' || val.length > 512) {
-      return addProblem(ctx, `Invalid 'metadata[${k.slice(0, 64)}]' filter.`, [], { code: 'invalid_value' });
+const metadataFilter = z
+  .record(z.string(), z.unknown(), { error: 'metadata[key]=value pairs' })
+  .superRefine((v, ctx) => {
+    for (const [k, val] of Object.entries(v)) {
+      // Keys become document paths in the query, so operators and nested paths are refused, and so is whitespace at
+      // either end, which FerretDB refuses in a path (a 500 otherwise).
+      const badKey =
+        k.length < 1 || k.length > 64 || /[.$]/.test(k) || k.includes('\u0000') || /^[\s\u0085]|[\s\u0085]$/.test(k);
+      if (badKey || typeof val !== 'string' || val.length > 512) {
+        return addProblem(ctx, `Invalid 'metadata[${k.slice(0, 64)}]' filter.`, [], { code: 'invalid_value' });
+      }
     }
-  }
-});
+  });
 
 /** `GET /v1/chat/completions`: the cursor list, then the filters, checked in that order. */
 export const chatListQuerySchema = z

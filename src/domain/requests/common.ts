@@ -21,35 +21,39 @@ export const METADATA_LIMITS = { pairs: 16, keyLength: 64, valueLength: 512 };
 const metadataRecord = z.record(z.string(), z.unknown(), { error: 'an object' });
 
 function checkMetadata(value: Record<string, unknown> | null | undefined, ctx: z.RefinementCtx): void {
-    if (!value) return;
-    const entries = Object.entries(value);
-    const { pairs, keyLength, valueLength } = METADATA_LIMITS;
-    if (entries.length > pairs) {
-      const message = `Invalid 'metadata': too many properties. Expected an object with at most ${pairs} properties, but got an object with ${entries.length} properties instead.`;
-      return addProblem(ctx, message, [], { code: 'object_above_max_properties' });
+  if (!value) return;
+  const entries = Object.entries(value);
+  const { pairs, keyLength, valueLength } = METADATA_LIMITS;
+  if (entries.length > pairs) {
+    const message = `Invalid 'metadata': too many properties. Expected an object with at most ${pairs} properties, but got an object with ${entries.length} properties instead.`;
+    return addProblem(ctx, message, [], { code: 'object_above_max_properties' });
+  }
+  for (const [key, v] of entries) {
+    // BSON cannot hold a NUL in a field name; the list filter refuses such keys too.
+    if (key.includes('\u0000')) {
+      return addProblem(ctx, "Invalid 'metadata': metadata keys must not contain NUL characters.", [], {
+        code: 'invalid_value',
+      });
     }
-    for (const [key, v] of entries) {
-      // BSON cannot hold a NUL in a field name; the list filter refuses such keys too.
-      if (key.includes('\u0000')) {
-        return addProblem(ctx, "Invalid 'metadata': metadata keys must not contain NUL characters.", [], { code: 'invalid_value' });
-      }
-      if (key.length > keyLength) {
-        const message = `Invalid 'metadata': metadata keys must be at most ${keyLength} characters, but a key has ${key.length}.`;
-        return addProblem(ctx, message, [], { code: 'string_above_max_length' });
-      }
-      if (typeof v !== 'string') {
-        const got = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
-        const message = `Invalid type for 'metadata.${key}': expected a string, but got ${got} instead.`;
-        return addProblem(ctx, message, [], { code: 'invalid_type', param: `metadata.${key}` });
-      }
-      if (v.length > valueLength) {
-        const message = `Invalid 'metadata.${key}': string too long. Expected a string with maximum length ${valueLength}, but got a string with length ${v.length} instead.`;
-        return addProblem(ctx, message, [], { code: 'string_above_max_length', param: `metadata.${key}` });
-      }
+    if (key.length > keyLength) {
+      const message = `Invalid 'metadata': metadata keys must be at most ${keyLength} characters, but a key has ${key.length}.`;
+      return addProblem(ctx, message, [], { code: 'string_above_max_length' });
     }
+    if (typeof v !== 'string') {
+      const got =
+        v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+      const message = `Invalid type for 'metadata.${key}': expected a string, but got ${got} instead.`;
+      return addProblem(ctx, message, [], { code: 'invalid_type', param: `metadata.${key}` });
+    }
+    if (v.length > valueLength) {
+      const message = `Invalid 'metadata.${key}': string too long. Expected a string with maximum length ${valueLength}, but got a string with length ${v.length} instead.`;
+      return addProblem(ctx, message, [], { code: 'string_above_max_length', param: `metadata.${key}` });
+    }
+  }
 }
 
-const asMetadata = (value: Record<string, unknown> | null | undefined) => (value ?? null) as Record<string, string> | null;
+const asMetadata = (value: Record<string, unknown> | null | undefined) =>
+  (value ?? null) as Record<string, string> | null;
 
 /** Optional metadata (absent or null: none). */
 export const metadataSchema = metadataRecord.nullish().superRefine(checkMetadata).transform(asMetadata);
@@ -64,7 +68,12 @@ export const optionalString = z.string().nullish();
 export const modelSchema = z.string().min(1).max(256);
 
 /** An integer given as a query-string value. */
-export function queryInt(name: string, min: number, max: number, message = `Invalid '${name}': expected an integer between ${min} and ${max}.`) {
+export function queryInt(
+  name: string,
+  min: number,
+  max: number,
+  message = `Invalid '${name}': expected an integer between ${min} and ${max}.`,
+) {
   return z
     .unknown()
     .superRefine((v, ctx) => {

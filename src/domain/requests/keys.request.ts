@@ -10,11 +10,12 @@ const keyFields = z
   .looseObject({})
   .superRefine((body, ctx) => {
     const unknown = Object.keys(body).find((k) => !FIELDS.includes(k));
-    if (unknown !== undefined) addProblem(ctx, `Unknown parameter '${unknown}'.`, [], { code: 'unknown_parameter', param: unknown });
+    if (unknown !== undefined)
+      addProblem(ctx, `Unknown parameter '${unknown}'.`, [], { code: 'unknown_parameter', param: unknown });
   })
   .pipe(
     z.looseObject({
-      user_id: z.string().regex(USER_ID_PATTERN, "must be 1-128 letters, digits or _ . @ -").optional(),
+      user_id: z.string().regex(USER_ID_PATTERN, 'must be 1-128 letters, digits or _ . @ -').optional(),
       name: z.string().max(128).optional(),
       enabled: z.boolean().optional(),
       tier: z.enum(['regular', 'vip', 'premium']).optional(),
@@ -25,7 +26,8 @@ const keyFields = z
 
 export const updateKeySchema = keyFields;
 export const createKeySchema = keyFields.superRefine((body, ctx) => {
-  if (body.user_id === undefined) addProblem(ctx, "Missing required parameter: 'user_id'.", ['user_id'], { code: 'missing_required_parameter' });
+  if (body.user_id === undefined)
+    addProblem(ctx, "Missing required parameter: 'user_id'.", ['user_id'], { code: 'missing_required_parameter' });
 });
 
 export type KeyFields = z.output<typeof keyFields>;

@@ -9,13 +9,15 @@ const field = z
   .pipe(z.string().max(256).optional());
 
 function intField(name: string, def: number, min: number, max: number) {
-  return field.superRefine((v, ctx) => {
-    if (v === undefined) return;
-    const n = /^\d+$/.test(v) ? Number(v) : NaN;
-    if (!(Number.isInteger(n) && n >= min && n <= max)) {
-      addProblem(ctx, `Invalid '${name}': expected an integer from ${min} to ${max}, got '${v}'.`);
-    }
-  }).transform((v) => (v === undefined ? def : Number(v)));
+  return field
+    .superRefine((v, ctx) => {
+      if (v === undefined) return;
+      const n = /^\d+$/.test(v) ? Number(v) : NaN;
+      if (!(Number.isInteger(n) && n >= min && n <= max)) {
+        addProblem(ctx, `Invalid '${name}': expected an integer from ${min} to ${max}, got '${v}'.`);
+      }
+    })
+    .transform((v) => (v === undefined ? def : Number(v)));
 }
 
 /** `models=a&models=b`, `models[]=a`, `models=a,b` or a JSON array. */

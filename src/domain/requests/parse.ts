@@ -21,9 +21,7 @@ export function parseRequest<S extends z.ZodType>(schema: S, input: unknown): z.
 
 /** `['messages', 0, 'role']` → `messages[0].role`. */
 export function paramOf(path: readonly PropertyKey[]): string {
-  return path
-    .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`))
-    .join('');
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
 }
 
 const EXPECTED: ReadonlyMap<string, string> = new Map([

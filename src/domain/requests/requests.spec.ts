@@ -16,9 +16,12 @@ function errorOf(fn: () => unknown): { status: number; param: string | null; cod
   throw new Error('expected an AppError');
 }
 
-const validateMetadata = (value: unknown) => parseRequest(z.object({ metadata: metadataSchema }), { metadata: value }).metadata;
-const parseListQuery = (query: Record<string, unknown>, defaults: { order: 'asc' | 'desc'; limit: number; max: number }) =>
-  parseRequest(listQuerySchema(defaults), query);
+const validateMetadata = (value: unknown) =>
+  parseRequest(z.object({ metadata: metadataSchema }), { metadata: value }).metadata;
+const parseListQuery = (
+  query: Record<string, unknown>,
+  defaults: { order: 'asc' | 'desc'; limit: number; max: number },
+) => parseRequest(listQuerySchema(defaults), query);
 
 describe('validateMetadata', () => {
   it('accepts up to 16 pairs at the length limits', () => {
@@ -30,10 +33,21 @@ describe('validateMetadata', () => {
 
   it('rejects each limit with a 400 that names the parameter', () => {
     const tooMany = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']));
-    expect(errorOf(() => validateMetadata(tooMany))).toMatchObject({ status: 400, param: 'metadata', code: 'object_above_max_properties' });
-    expect(errorOf(() => validateMetadata({ ['k'.repeat(65)]: 'v' }))).toMatchObject({ status: 400, param: 'metadata' });
+    expect(errorOf(() => validateMetadata(tooMany))).toMatchObject({
+      status: 400,
+      param: 'metadata',
+      code: 'object_above_max_properties',
+    });
+    expect(errorOf(() => validateMetadata({ ['k'.repeat(65)]: 'v' }))).toMatchObject({
+      status: 400,
+      param: 'metadata',
+    });
     expect(errorOf(() => validateMetadata({ a: 'v'.repeat(513) }))).toMatchObject({ status: 400, param: 'metadata.a' });
-    expect(errorOf(() => validateMetadata({ a: 1 }))).toMatchObject({ status: 400, param: 'metadata.a', code: 'invalid_type' });
+    expect(errorOf(() => validateMetadata({ a: 1 }))).toMatchObject({
+      status: 400,
+      param: 'metadata.a',
+      code: 'invalid_type',
+    });
     expect(errorOf(() => validateMetadata([1]))).toMatchObject({ status: 400, param: 'metadata' });
   });
 });
@@ -42,7 +56,11 @@ describe('parseListQuery', () => {
   const defaults = { order: 'desc' as const, limit: 20, max: 100 };
   it('applies defaults and parses values', () => {
     expect(parseListQuery({}, defaults)).toEqual({ after: undefined, limit: 20, order: 'desc' });
-    expect(parseListQuery({ limit: '100', order: 'asc', after: 'msg_1' }, defaults)).toEqual({ after: 'msg_1', limit: 100, order: 'asc' });
+    expect(parseListQuery({ limit: '100', order: 'asc', after: 'msg_1' }, defaults)).toEqual({
+      after: 'msg_1',
+      limit: 100,
+      order: 'asc',
+    });
   });
   it.each([['0'], ['101'], ['1.5'], ['abc'], [['1', '2']]])('rejects limit %j', (limit) => {
     expect(errorOf(() => parseListQuery({ limit }, defaults))).toMatchObject({ status: 400, param: 'limit' });
@@ -57,24 +75,47 @@ describe('checkStorable', () => {
   const nested = (depth: number): unknown => JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`);
 
   it('accepts ordinary request bodies and nesting up to the limit', () => {
-    expect(() => checkStorable({ model: 'm', input: [{ role: 'user', content: [{ type: 'input_text', text: 'hé' }] }], n: -0, x: null })).not.toThrow();
+    expect(() =>
+      checkStorable({
+        model: 'm',
+        input: [{ role: 'user', content: [{ type: 'input_text', text: 'hé' }] }],
+        n: -0,
+        x: null,
+      }),
+    ).not.toThrow();
     expect(() => checkStorable({ a: nested(MAX_JSON_DEPTH - 1) })).not.toThrow();
   });
 
   it('refuses deeper nesting with a 400 naming the path, without recursion even at 100k levels', () => {
-    expect(errorOf(() => checkStorable({ a: nested(MAX_JSON_DEPTH) }))).toMatchObject({ status: 400, code: 'nesting_too_deep' });
-    expect(errorOf(() => checkStorable({ a: { b: nested(100_000) } }))).toMatchObject({ status: 400, param: expect.stringMatching(/^a\.b\[0\]/) });
+    expect(errorOf(() => checkStorable({ a: nested(MAX_JSON_DEPTH) }))).toMatchObject({
+      status: 400,
+      code: 'nesting_too_deep',
+    });
+    expect(errorOf(() => checkStorable({ a: { b: nested(100_000) } }))).toMatchObject({
+      status: 400,
+      param: expect.stringMatching(/^a\.b\[0\]/),
+    });
   });
 
   it('refuses NUL in field names and numbers JSON cannot carry', () => {
-    expect(errorOf(() => checkStorable({ q: [1, { 'r\u0000s': 1 }] }))).toMatchObject({ status: 400, param: 'q[1].r\u0000s' });
-    expect(errorOf(() => checkStorable(JSON.parse('{"q":[1,{"r":1e400}]}')))).toMatchObject({ status: 400, param: 'q[1].r', code: 'invalid_value' });
+    expect(errorOf(() => checkStorable({ q: [1, { 'r\u0000s': 1 }] }))).toMatchObject({
+      status: 400,
+      param: 'q[1].r\u0000s',
+    });
+    expect(errorOf(() => checkStorable(JSON.parse('{"q":[1,{"r":1e400}]}')))).toMatchObject({
+      status: 400,
+      param: 'q[1].r',
+      code: 'invalid_value',
+    });
   });
 
   it('refuses content too large for the record with a 413, copies stored twice counted twice', () => {
     const half = 'x'.repeat(MAX_STORED_REQUEST_BYTES / 2 + 10);
     expect(() => checkStorable({ input: half })).not.toThrow();
-    expect(errorOf(() => checkStorable({ input: half }, [half]))).toMatchObject({ status: 413, code: 'request_too_large' });
+    expect(errorOf(() => checkStorable({ input: half }, [half]))).toMatchObject({
+      status: 413,
+      code: 'request_too_large',
+    });
     // BSON spends far more than JSON on long arrays of small numbers.
     expect(errorOf(() => checkStorable({ n: new Array(1_000_000).fill(1) }))).toMatchObject({ status: 413 });
   });

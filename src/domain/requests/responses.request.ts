@@ -20,7 +20,12 @@ export const createResponseSchema = z
   })
   .superRefine((body, ctx) => {
     const noInput = body.input === undefined || body.input === null;
-    if (noInput && body.prompt === undefined && body.previous_response_id === undefined && body.conversation === undefined) {
+    if (
+      noInput &&
+      body.prompt === undefined &&
+      body.previous_response_id === undefined &&
+      body.conversation === undefined
+    ) {
       return addProblem(ctx, "Missing required parameter: 'input'.", ['input'], { code: 'missing_required_parameter' });
     }
     if (body.background === true && body.store === false) {
@@ -60,7 +65,12 @@ export function createResponseRequest(body: CreateResponseBody): CreateResponseR
 export const startingAfterSchema = z
   .preprocess(
     (v) => (v === '' ? undefined : v),
-    queryInt('starting_after', 0, 999_999_999, "Invalid 'starting_after': expected a non-negative integer sequence number.").optional(),
+    queryInt(
+      'starting_after',
+      0,
+      999_999_999,
+      "Invalid 'starting_after': expected a non-negative integer sequence number.",
+    ).optional(),
   )
   .transform((v) => v ?? -1);
 

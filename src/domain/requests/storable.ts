@@ -21,7 +21,9 @@ export const MAX_STORED_REQUEST_BYTES = 12 * 1024 * 1024;
 export function checkStorable(body: JsonObject, alsoStored: unknown[] = []): void {
   const size = [body, ...alsoStored].reduce<number>((n, part) => n + storedSize(part), 0);
   if (size > MAX_STORED_REQUEST_BYTES) {
-    throw AppError.tooLarge(`The request is too large to be stored: about ${size} bytes as BSON, at most ${MAX_STORED_REQUEST_BYTES}.`);
+    throw AppError.tooLarge(
+      `The request is too large to be stored: about ${size} bytes as BSON, at most ${MAX_STORED_REQUEST_BYTES}.`,
+    );
   }
 }
 
@@ -35,7 +37,12 @@ export function storable<T extends JsonObject>(alsoStored: (body: T) => unknown[
       checkStorable(body, alsoStored(body));
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
-      ctx.addIssue({ code: 'custom', message: err.message, path: [], params: { code: err.code ?? undefined, kind: err.kind, param: err.param ?? undefined } satisfies IssueParams });
+      ctx.addIssue({
+        code: 'custom',
+        message: err.message,
+        path: [],
+        params: { code: err.code ?? undefined, kind: err.kind, param: err.param ?? undefined } satisfies IssueParams,
+      });
     }
   };
 }
@@ -47,38 +54,50 @@ export function storable<T extends JsonObject>(alsoStored: (body: T) => unknown[
  */
 function storedSize(value: unknown): number {
   if (typeof value !== 'object' || value === null) return scalarSize(value);
-  type Frame = { container: Record<string, unknown> | unknown[]; keys: string[] | null; next: number };
+  // An object's own entries (never a lookup by key, which could find inherited names), or an array's elements.
+  type Frame = { entries: [string, unknown][] | null; items: unknown[] | null; next: number };
   const open = (container: object): Frame =>
-    Array.isArray(container) ? { container, keys: null, next: 0 } : { container: container as Record<string, unknown>, keys: Object.keys(container), next: 0 };
+    Array.isArray(container)
+      ? { entries: null, items: container, next: 0 }
+      : { entries: Object.entries(container), items: null, next: 0 };
   const stack: Frame[] = [open(value)];
   // The path of the value being looked at, as `a.b[0].c`.
   const path = (): string =>
     stack
-      .map((f) => (f.keys ? `.${f.keys[f.next - 1]}` : `[${f.next - 1}]`))
+      .map((f) => (f.entries ? `.${f.entries[f.next - 1][0]}` : `[${f.next - 1}]`))
       .join('')
       .replace(/^\./, '')
       .slice(0, 256);
   let size = 5; // a document: length and terminator
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
-    const length = top.keys ? top.keys.length : (top.container as unknown[]).length;
+    const length = top.entries ? top.entries.length : top.items!.length;
     if (top.next >= length) {
       stack.pop();
       continue;
     }
-    const key = top.keys ? top.keys[top.next] : top.next;
+    const [key, child] = top.entries ? top.entries[top.next] : [top.next, top.items![top.next]];
     top.next++;
-    const child = (top.container as Record<string | number, unknown>)[key];
     // Each element: a type byte, its name as a C string, its value.
     size += 2 + (typeof key === 'string' ? Buffer.byteLength(key) : String(key).length);
-    if (typeof key === 'string' && key.includes('\u0000')) throw AppError.badRequest(`Invalid '${path()}': field names must not contain NUL characters.`, path(), 'invalid_value');
-    if (typeof child === 'number' && !Number.isFinite(child)) throw AppError.badRequest(`Invalid '${path()}': number out of range.`, path(), 'invalid_value');
+    if (typeof key === 'string' && key.includes('\u0000'))
+      throw AppError.badRequest(
+        `Invalid '${path()}': field names must not contain NUL characters.`,
+        path(),
+        'invalid_value',
+      );
+    if (typeof child === 'number' && !Number.isFinite(child))
+      throw AppError.badRequest(`Invalid '${path()}': number out of range.`, path(), 'invalid_value');
     if (typeof child !== 'object' || child === null) {
       size += scalarSize(child);
       continue;
     }
     if (stack.length >= MAX_JSON_DEPTH) {
-      throw AppError.badRequest(`Invalid '${path()}': JSON nested deeper than ${MAX_JSON_DEPTH} levels.`, path(), 'nesting_too_deep');
+      throw AppError.badRequest(
+        `Invalid '${path()}': JSON nested deeper than ${MAX_JSON_DEPTH} levels.`,
+        path(),
+        'nesting_too_deep',
+      );
     }
     size += 5;
     stack.push(open(child));

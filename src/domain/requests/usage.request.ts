@@ -13,7 +13,10 @@ const day = (param: string) =>
       v >= '1970-01-01' &&
       !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) &&
       new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) === v;
-    if (!ok) addProblem(ctx, `Invalid '${param}': expected a date as YYYY-MM-DD, from 1970-01-01.`, [], { code: 'invalid_value' });
+    if (!ok)
+      addProblem(ctx, `Invalid '${param}': expected a date as YYYY-MM-DD, from 1970-01-01.`, [], {
+        code: 'invalid_value',
+      });
   });
 
 export const shiftDay = (d: string, days: number): string =>

@@ -33,7 +33,15 @@ export class ChatAccumulator {
       const index = typeof c.index === 'number' ? c.index : 0;
       let acc = this.choices.get(index);
       if (!acc) {
-        acc = { index, role: 'assistant', content: null, refusal: null, toolCalls: [], finishReason: null, logprobs: null };
+        acc = {
+          index,
+          role: 'assistant',
+          content: null,
+          refusal: null,
+          toolCalls: [],
+          finishReason: null,
+          logprobs: null,
+        };
         this.choices.set(index, acc);
       }
       const delta = (c.delta ?? {}) as Record<string, unknown>;
@@ -65,7 +73,9 @@ export class ChatAccumulator {
           content: c.content,
           refusal: c.refusal,
           annotations: [],
-          ...(c.toolCalls.length > 0 ? { tool_calls: c.toolCalls.map((t) => ({ id: t.id, type: t.type ?? 'function', function: t.function })) } : {}),
+          ...(c.toolCalls.length > 0
+            ? { tool_calls: c.toolCalls.map((t) => ({ id: t.id, type: t.type ?? 'function', function: t.function })) }
+            : {}),
         },
         logprobs: c.logprobs,
         finish_reason: c.finishReason,

@@ -15,9 +15,15 @@ import { type CallResult, forwardedRequest, parseEventData, type UpstreamProtoco
  */
 @Injectable()
 export class ChatProtocol implements UpstreamProtocol<ChatCompletionRecord> {
-  async execute(upstream: UpstreamClient, record: ChatCompletionRecord, signal: AbortSignal, sink: EventSink | null): Promise<Record<string, unknown>> {
+  async execute(
+    upstream: UpstreamClient,
+    record: ChatCompletionRecord,
+    signal: AbortSignal,
+    sink: EventSink | null,
+  ): Promise<Record<string, unknown>> {
     const request = record.commonData.requestRawData;
-    if (request.stream !== true) return (await upstream.postJson('/chat/completions', forwardedRequest(record), signal)).body;
+    if (request.stream !== true)
+      return (await upstream.postJson('/chat/completions', forwardedRequest(record), signal)).body;
 
     const options = (request.stream_options ?? {}) as Record<string, unknown>;
     const wantsUsage = options.include_usage === true;
@@ -30,7 +36,13 @@ export class ChatProtocol implements UpstreamProtocol<ChatCompletionRecord> {
       const chunk = parseEventData(ev.data);
       if (chunk.error) {
         const err = chunk.error as { message?: string; code?: string };
-        throw new UpstreamError(err.message ?? 'The upstream reported an error mid-stream.', null, true, null, err.code ?? null);
+        throw new UpstreamError(
+          err.message ?? 'The upstream reported an error mid-stream.',
+          null,
+          true,
+          null,
+          err.code ?? null,
+        );
       }
       acc.add(chunk);
       const usageOnly = Array.isArray(chunk.choices) && chunk.choices.length === 0 && chunk.usage;

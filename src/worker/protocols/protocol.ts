@@ -24,13 +24,14 @@ export interface UpstreamProtocol<R extends CallRecord> {
   startedEvents(record: R): LogEvent[];
 }
 
-/** Request fields we act on ourselves and never send upstream as given. */
-const NOT_FORWARDED = ['background', 'stream', 'stream_options'];
-
-/** The stored request as the upstream should receive it: unknown fields intact. */
+/** The stored request as the upstream should receive it: unknown fields intact, but not those we act on ourselves. */
 export function forwardedRequest(record: CallRecord): JsonObject {
-  const body: JsonObject = { ...record.commonData.requestRawData };
-  for (const field of NOT_FORWARDED) delete body[field];
+  const {
+    background: _background,
+    stream: _stream,
+    stream_options: _options,
+    ...body
+  } = record.commonData.requestRawData;
   return body;
 }
 

@@ -15,7 +15,12 @@ import { type CallResult, forwardedRequest, parseEventData, type UpstreamProtoco
  */
 @Injectable()
 export class ResponseProtocol implements UpstreamProtocol<ResponseRecord> {
-  async execute(upstream: UpstreamClient, record: ResponseRecord, signal: AbortSignal, sink: EventSink | null): Promise<Record<string, unknown>> {
+  async execute(
+    upstream: UpstreamClient,
+    record: ResponseRecord,
+    signal: AbortSignal,
+    sink: EventSink | null,
+  ): Promise<Record<string, unknown>> {
     const events = await upstream.postStream('/responses', { ...forwardedRequest(record), stream: true }, signal);
     for await (const ev of events) {
       if (ev.data === '[DONE]') break;
@@ -23,7 +28,13 @@ export class ResponseProtocol implements UpstreamProtocol<ResponseRecord> {
       void _seq;
       if (type === 'error' || ev.event === 'error') {
         const err = (fields.error ?? fields) as { message?: string; code?: string };
-        throw new UpstreamError(err.message ?? 'The upstream reported an error mid-stream.', null, true, null, err.code ?? null);
+        throw new UpstreamError(
+          err.message ?? 'The upstream reported an error mid-stream.',
+          null,
+          true,
+          null,
+          err.code ?? null,
+        );
       }
       if (UPSTREAM_TERMINAL.has(type as string)) return (fields.response ?? {}) as Record<string, unknown>;
       if (UPSTREAM_LIFECYCLE.has(type as string)) continue;
@@ -42,9 +53,13 @@ export class ResponseProtocol implements UpstreamProtocol<ResponseRecord> {
 
   result(_record: ResponseRecord, body: Record<string, unknown>): CallResult<ResponseRecord> {
     const upstreamStatus = body.status as CallStatus | undefined;
-    const status: CallStatus = upstreamStatus === 'incomplete' || upstreamStatus === 'failed' ? upstreamStatus : 'completed';
+    const status: CallStatus =
+      upstreamStatus === 'incomplete' || upstreamStatus === 'failed' ? upstreamStatus : 'completed';
     const usage = (body.usage ?? null) as Record<string, unknown> | null;
-    const failure = (body.error ?? { code: 'server_error', message: 'The model failed to generate a response.' }) as { code: string; message: string };
+    const failure = (body.error ?? { code: 'server_error', message: 'The model failed to generate a response.' }) as {
+      code: string;
+      message: string;
+    };
     return {
       changes: {
         status,
