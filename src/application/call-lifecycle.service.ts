@@ -10,6 +10,7 @@ import { BusChannel } from '../infra/jobs';
 import type { Logger } from '../infra/logger';
 import { RateLimiter } from '../infra/rate-limiter.service';
 import { RedisBus } from '../infra/redis-bus.service';
+import { isOutage } from '../infra/outage';
 import { APP_CONFIG, LOGGER } from '../infra/tokens';
 import type { CallKind } from './call-kinds';
 import { TerminalWaiter } from './terminal-waiter.service';
@@ -64,14 +65,17 @@ export class CallLifecycle {
     const key: CallKey = { userId: record.userId, responseId: record.responseId };
     try {
       if (firstEvents.length > 0) await this.events.append(record.responseId, firstEvents);
-      await this.producer.enqueue(store.job, record.responseId, { ...key, requestId: record.omgUrId });
+      await this.producer.enqueue(store.job, record.responseId, { ...key, requestId: record.omgUrId }, record.route);
     } catch (err) {
-      this.log.error(
-        { err: (err as Error).message, id: record.responseId, requestId: record.omgUrId },
-        'enqueue failed',
-      );
-      await store.repo.delete(key).catch(() => undefined);
-      throw AppError.unavailable();
+      this.log.error({ err, id: record.responseId, requestId: record.omgUrId }, 'enqueue failed; removing the record');
+      // Never ran and never answered: nothing of it is kept. If the removal fails too, the recovery sweep runs the
+      // call later (an Idempotency-Key retry then finds it instead of making a second one).
+      await store.repo
+        .remove(key)
+        .catch((e: unknown) => this.log.error({ err: e, id: key.responseId }, 'could not remove'));
+      // Only an outage is worth a client's retry; anything else is our fault, and a 500 says so.
+      if (isOutage(err)) throw AppError.unavailable();
+      throw err;
     }
     this.log.info(
       { id: record.responseId, requestId: record.omgUrId, background: record.background },
@@ -90,13 +94,17 @@ export class CallLifecycle {
     clientGone: AbortSignal,
   ): Promise<R | null> {
     const result = await this.waiter.wait(store.repo, key, this.config.syncTimeoutMs, clientGone);
+    // A call that keeps nothing keeps nothing on every way out: answered, failed, abandoned or timed out.
+    const done = async (record: R | null) => {
+      if (record && !record.store) await this.forget(store, key);
+    };
     switch (result.kind) {
       case 'aborted':
-        await this.stop(store, key);
+        await done(await this.stopOrRead(store, key));
         this.log.info({ id: key.responseId }, `client went away; synchronous ${store.noun} cancelled`);
         return null;
       case 'timeout':
-        await this.stop(store, key);
+        await done(await this.stopOrRead(store, key));
         throw new AppError(
           'timeout',
           `The ${store.noun} did not finish within ${Math.round(this.config.syncTimeoutMs / 1000)} seconds and was cancelled. Use background mode for long calls.`,
@@ -106,7 +114,7 @@ export class CallLifecycle {
         throw store.notFound(key.responseId);
       case 'done': {
         const record = result.record;
-        if (!record.store) await store.repo.delete(key);
+        await done(record);
         if (record.status === 'failed' && record.error) {
           // The job already retried what was worth retrying; the SDK must not submit it again.
           const status = record.errorStatus ?? 500;
@@ -134,7 +142,7 @@ export class CallLifecycle {
     if (!cancelled) return null;
     const results = await Promise.allSettled([
       this.bus.publish(BusChannel.Cancel, key.responseId),
-      this.producer.removeIfWaiting(store.job, key.responseId),
+      this.producer.removeIfWaiting(key.responseId, cancelled.route),
       this.bus.publish(BusChannel.Terminal, key.responseId),
       // Open streams end quietly, and nothing more is appended to the log.
       store.logsEvents(cancelled) ? this.events.close(key.responseId) : Promise.resolve(),
@@ -148,6 +156,21 @@ export class CallLifecycle {
         );
     }
     return cancelled;
+  }
+
+  /** Deletes a call for good: its record becomes a tombstone (usage kept) and its event log is removed at once. */
+  async forget<R extends CallRecord>(store: CallKind<R>, key: CallKey): Promise<boolean> {
+    const [deleted] = await Promise.all([
+      store.repo.delete(key),
+      // Best-effort: an undeleted log expires after EVENT_LOG_RETENTION_S anyway.
+      this.events.delete(key.responseId).catch((err: Error) => this.log.warn({ err: err.message }, 'log not removed')),
+    ]);
+    return deleted;
+  }
+
+  /** Cancels an active call; the record as it is either way (null when gone). */
+  private async stopOrRead<R extends CallRecord>(store: CallKind<R>, key: CallKey): Promise<R | null> {
+    return (await this.stop(store, key)) ?? (await store.repo.find(key));
   }
 
   /**

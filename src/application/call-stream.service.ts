@@ -1,15 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { type CallRecord, keyOf, TERMINAL_STATUSES } from '../domain/call';
+import type { Caller } from '../domain/caller';
 import type { LogEvent } from '../domain/events';
 import { EventLog } from '../infra/event-log.service';
+import { StreamSlots } from '../infra/stream-slots.service';
 import type { CallKind } from './call-kinds';
 import { CallLifecycle } from './call-lifecycle.service';
 import { EventTailer, type TailState } from './event-tailer.service';
 
+/** The call a stream is about: its record as the stream began, and (read once, when asked) as it is now. */
+export interface CallView<R extends CallRecord> {
+  readonly record: R;
+  current(): Promise<R | null>;
+}
+
 /** How a kind's log entries look on the wire. */
 export interface StreamFormat<R extends CallRecord> {
-  /** The SSE text for one stored payload and its sequence number. */
-  frame(data: string, seq: number): string;
+  /** The SSE text for one stored payload and its sequence number ('' to send nothing). */
+  frame(data: string, seq: number, call: CallView<R>): Promise<string> | string;
   /** The events of a finished call rebuilt from its record, for when its log has expired. */
   replay(record: R): LogEvent[];
 }
@@ -30,7 +38,13 @@ export class CallStreamService {
     private readonly log: EventLog,
     private readonly tailer: EventTailer,
     private readonly calls: CallLifecycle,
+    private readonly slots: StreamSlots,
   ) {}
+
+  /** One of the caller's MAX_STREAMS_PER_KEY stream slots (429 when all are taken), freed when the stream ends. */
+  openSlot(caller: Caller): Promise<() => Promise<void>> {
+    return this.slots.open(caller);
+  }
 
   async *frames<R extends CallRecord>(
     kind: CallKind<R>,
@@ -41,34 +55,35 @@ export class CallStreamService {
     opts: StreamOptions,
   ): AsyncGenerator<string> {
     const key = keyOf(record);
+    let now: Promise<R | null> | null = null;
+    const call: CallView<R> = { record, current: () => (now ??= kind.repo.find(key)) };
+    const send = async (data: string, seq: number) => (data === '' ? '' : format.frame(data, seq, call));
     if (TERMINAL_STATUSES.includes(record.status)) {
       const last = await this.log.last(record.responseId);
       if (!last) {
         // The log expired: rebuild the events from the stored record.
         const events = format.replay(record);
-        for (let seq = afterSeq + 1; seq < events.length; seq++)
-          if (events[seq].data !== '') yield format.frame(events[seq].data, seq);
+        for (let seq = afterSeq + 1; seq < events.length; seq++) yield await send(events[seq].data, seq);
         return;
       }
       if (last.end && last.seq <= afterSeq) return; // the client already has everything
     }
     const isOver = async () => {
-      const now = await kind.repo.find(key);
-      return !now || TERMINAL_STATUSES.includes(now.status);
+      const found = await kind.repo.find(key);
+      return !found || TERMINAL_STATUSES.includes(found.status);
     };
     const state: TailState = { end: 'aborted', lastSeq: afterSeq };
     try {
-      for await (const e of this.tailer.tail(record.responseId, state, clientGone, isOver)) {
-        if (e.data !== '') yield format.frame(e.data, e.seq);
-      }
+      for await (const e of this.tailer.tail(record.responseId, state, clientGone, isOver))
+        yield await send(e.data, e.seq);
     } finally {
       if (state.end === 'aborted' && opts.cancelOnDisconnect) await this.calls.stop(kind, key);
     }
     if (state.end === 'unfinished') {
       // The call ended but its log has no end entry (a writer died between the two writes).
-      const now = await kind.repo.find(key);
-      if (now && now.status !== 'cancelled' && TERMINAL_STATUSES.includes(now.status)) {
-        yield format.frame(kind.terminalEvent(now).data, state.lastSeq + 1);
+      const found = await call.current();
+      if (found && found.status !== 'cancelled' && TERMINAL_STATUSES.includes(found.status)) {
+        yield await send(kind.terminalEvent(found).data, state.lastSeq + 1);
       }
     }
   }

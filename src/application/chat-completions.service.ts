@@ -40,15 +40,17 @@ export class ChatCompletionsService {
   ): Promise<CallAnswer> {
     const req = createChatRequest(body.value);
     const responseId = newChatCompletionId();
-    const record = await this.calls.accept(
-      this.kind,
-      caller,
-      responseId,
-      () =>
-        this.kind.repo.insert(newCallRecord({ ...callerFields(caller, ctx), responseId, request: body.raw, ...req })),
-      () => [],
-    );
-    if (req.stream) return { frames: this.frames(record, clientGone) };
+    // A stream's slot first: over MAX_STREAMS_PER_KEY, nothing is created.
+    const slot = req.stream ? await this.streams.openSlot(caller) : null;
+    const write = () =>
+      this.kind.repo.insert(newCallRecord({ ...callerFields(caller, ctx), responseId, request: body.raw, ...req }));
+    const record = await this.calls
+      .accept(this.kind, caller, responseId, write, () => [])
+      .catch(async (err) => {
+        await slot?.();
+        throw err;
+      });
+    if (slot) return { frames: this.frames(record, clientGone, slot) };
     if (req.background) return { body: toChatCompletion(record) };
     const done = await this.calls.awaitResult(this.kind, keyOf(record), clientGone);
     return done ? { body: toChatCompletion(done) } : null;
@@ -68,7 +70,7 @@ export class ChatCompletionsService {
   async delete(caller: Caller, id: string): Promise<JsonObject> {
     const record = await this.stored(caller, id);
     if (ACTIVE_STATUSES.includes(record.status)) await this.calls.stop(this.kind, keyOf(record));
-    if (!(await this.kind.repo.delete(keyOf(record)))) throw this.kind.notFound(id);
+    if (!(await this.calls.forget(this.kind, keyOf(record)))) throw this.kind.notFound(id);
     return { object: 'chat.completion.deleted', id, deleted: true };
   }
 
@@ -88,13 +90,14 @@ export class ChatCompletionsService {
   }
 
   /** Streams the chunks live; closing a synchronous stream cancels the call. */
-  private async *frames(record: ChatCompletionRecord, clientGone: AbortSignal) {
+  private async *frames(record: ChatCompletionRecord, clientGone: AbortSignal, slot: () => Promise<void>) {
     try {
       yield* this.streams.frames(this.kind, CHAT_STREAM, record, -1, clientGone, {
         cancelOnDisconnect: !record.background,
       });
     } finally {
-      if (!record.store) await this.kind.repo.delete(keyOf(record));
+      await slot();
+      if (!record.store) await this.calls.forget(this.kind, keyOf(record));
     }
   }
 

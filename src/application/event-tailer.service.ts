@@ -3,6 +3,7 @@ import type { LogEntry } from '../domain/events';
 import { sleepOrWake } from '../domain/wait';
 import { EventLog } from '../infra/event-log.service';
 import { RedisBus } from '../infra/redis-bus.service';
+import { TerminalWaiter } from './terminal-waiter.service';
 
 export type TailEnd = 'ended' | 'aborted' | 'unfinished';
 
@@ -12,20 +13,24 @@ export interface TailState {
   lastSeq: number;
 }
 
-/** How often a tail re-reads without a notice, and asks whether the call is over regardless. */
-const POLL_MS = 1000;
-const DONE_CHECK_MS = 3000;
+/**
+ * An idle tail reads nothing until a notice wakes it: an append (published by the append itself, in the same Lua
+ * script), the call's terminal notice, or a bus reconnect. Only this rare safety check runs without one, for an end
+ * whose every notice was lost (a writer that died between its MongoDB write and its log append).
+ */
+const SAFETY_MS = 60_000;
 
 /**
- * Follows a call's event log from any api replica: reads what is there, then waits for append notices (with a polling
- * fallback) until the end entry, the client leaving, or `isOver` saying the call finished without an end entry (the
- * log expired, or a writer died before closing it). Entries are pulled, so a slow reader slows the reading.
+ * Follows a call's event log from any api replica: reads what is there, then waits for a notice until the end entry,
+ * the client leaving, or the call found finished without an end entry (the log expired, or its writer died before
+ * closing it). Entries are pulled, so a slow reader slows the reading.
  */
 @Injectable()
 export class EventTailer {
   constructor(
     private readonly log: EventLog,
     private readonly bus: RedisBus,
+    private readonly terminal: TerminalWaiter,
   ) {}
 
   async *tail(
@@ -35,8 +40,13 @@ export class EventTailer {
     isOver: () => Promise<boolean>,
   ): AsyncGenerator<LogEntry> {
     let wake: () => void = () => undefined;
+    let checkOver = false;
     const unsubscribe = await this.bus.subscribe(this.log.channel(id), () => wake());
-    let lastDoneCheck = Date.now();
+    const unlisten = this.terminal.listen(id, () => {
+      checkOver = true;
+      wake();
+    });
+    let lastCheck = Date.now();
     try {
       for (;;) {
         if (signal.aborted) {
@@ -54,8 +64,9 @@ export class EventTailer {
           }
         }
         if (entries.length > 0) continue;
-        if (Date.now() - lastDoneCheck >= DONE_CHECK_MS) {
-          lastDoneCheck = Date.now();
+        if (checkOver || Date.now() - lastCheck >= SAFETY_MS) {
+          checkOver = false;
+          lastCheck = Date.now();
           // Read the log once more after the check, so an end written just before it is not missed.
           if ((await isOver()) && (await this.log.read(id, state.lastSeq, 1)).length === 0) {
             state.end = 'unfinished';
@@ -63,9 +74,10 @@ export class EventTailer {
           }
           continue;
         }
-        await sleepOrWake(woke, POLL_MS, signal);
+        await sleepOrWake(woke, SAFETY_MS, signal);
       }
     } finally {
+      unlisten();
       unsubscribe();
     }
   }

@@ -42,7 +42,7 @@ export class OhMyGptStoreService {
   async delete(caller: Caller, responseId: string): Promise<JsonObject> {
     const record = await this.stored(caller, responseId);
     if (ACTIVE_STATUSES.includes(record.status)) await this.calls.stop(this.kind, keyOf(record));
-    if (!(await this.kind.repo.delete(keyOf(record)))) throw notFound(record.responseId);
+    if (!(await this.calls.forget(this.kind, keyOf(record)))) throw notFound(record.responseId);
     return { responseId: record.responseId, deleted: true };
   }
 

@@ -15,15 +15,36 @@ import type { JsonObject } from '../domain/json';
 import { type ItemList, type ListQuery, pageOf } from '../domain/list';
 import type { CallAnswer, RequestContext, Validated } from '../domain/request-context';
 import { type CreateResponseBody, createResponseRequest } from '../domain/requests/responses.request';
-import { acceptedEvents, eventType, replayEvents, withSequence } from '../domain/response-events';
+import {
+  acceptedEvents,
+  asItWas,
+  eventType,
+  replayEvents,
+  snapshotOf,
+  withResponse,
+  withSequence,
+} from '../domain/response-events';
 import { toResponseObject } from '../domain/response-view';
 import { ResponseCalls } from './call-kinds';
 import { CallLifecycle } from './call-lifecycle.service';
 import { CallStreamService, type StreamFormat } from './call-stream.service';
 
-/** Responses events on the wire: `event:` and `data:` lines, our sequence number inside. */
+/**
+ * Responses events on the wire: `event:` and `data:` lines, our sequence number inside. Lifecycle events are logged
+ * without their Response and get it here, from the record: as it was for created/queued/in_progress, as it is now for
+ * the terminal one.
+ */
 const RESPONSE_STREAM: StreamFormat<ResponseRecord> = {
-  frame: (data, seq) => `event: ${eventType(data)}\ndata: ${withSequence(data, seq)}\n\n`,
+  frame: async (logged, seq, call) => {
+    const snapshot = snapshotOf(logged);
+    let data = logged;
+    if (snapshot) {
+      const record = snapshot === 'final' ? await call.current() : asItWas(call.record, snapshot);
+      if (!record) return ''; // deleted meanwhile: nothing more to say
+      data = withResponse(logged, toResponseObject(record));
+    }
+    return `event: ${eventType(data)}\ndata: ${withSequence(data, seq)}\n\n`;
+  },
   replay: replayEvents,
 };
 
@@ -48,21 +69,22 @@ export class ResponsesService {
   ): Promise<CallAnswer> {
     const req = createResponseRequest(body.value);
     const responseId = newResponseId();
-    const record = await this.calls.accept(
-      this.kind,
-      caller,
-      responseId,
-      () =>
-        this.kind.repo.insert({
-          ...newCallRecord({ ...callerFields(caller, ctx), responseId, request: body.raw, ...req }),
-          inputItems: toInputItems(req.input),
-          output: [],
-          usage: null,
-          incompleteDetails: null,
-        }),
-      (r) => (this.kind.logsEvents(r) ? acceptedEvents(r) : []),
-    );
-    if (req.stream) return { frames: this.frames(record, -1, clientGone, true) };
+    // A stream's slot first: over MAX_STREAMS_PER_KEY, nothing is created.
+    const slot = req.stream ? await this.streams.openSlot(caller) : null;
+    const write = () =>
+      this.kind.repo.insert({
+        ...newCallRecord({ ...callerFields(caller, ctx), responseId, request: body.raw, ...req }),
+        inputItems: toInputItems(req.input),
+        output: [],
+        usage: null,
+        incompleteDetails: null,
+      });
+    const firstEvents = (r: ResponseRecord) => (this.kind.logsEvents(r) ? acceptedEvents(r) : []);
+    const record = await this.calls.accept(this.kind, caller, responseId, write, firstEvents).catch(async (err) => {
+      await slot?.();
+      throw err;
+    });
+    if (slot) return { frames: this.frames(record, -1, clientGone, true, slot) };
     if (req.background) return { body: toResponseObject(record) };
     const done = await this.calls.awaitResult(this.kind, keyOf(record), clientGone);
     return done ? { body: toResponseObject(done) } : null;
@@ -75,7 +97,7 @@ export class ResponsesService {
       const message = 'This response cannot be streamed because it was not created with background=true.';
       throw AppError.badRequest(message, 'stream');
     }
-    return { frames: this.frames(record, afterSeq, clientGone, false) };
+    return { frames: this.frames(record, afterSeq, clientGone, false, await this.streams.openSlot(caller)) };
   }
 
   async retrieve(caller: Caller, responseId: string): Promise<JsonObject> {
@@ -91,7 +113,7 @@ export class ResponsesService {
     const record = await this.visible(caller, responseId);
     const key = keyOf(record);
     if (ACTIVE_STATUSES.includes(record.status)) await this.calls.stop(this.kind, key);
-    if (!(await this.kind.repo.delete(key))) throw this.kind.notFound(responseId);
+    if (!(await this.calls.forget(this.kind, key))) throw this.kind.notFound(responseId);
     return { id: responseId, object: 'response', deleted: true };
   }
 
@@ -100,12 +122,19 @@ export class ResponsesService {
   }
 
   /** Closing a synchronous stream cancels the call; closing a background one changes nothing. */
-  private async *frames(record: ResponseRecord, afterSeq: number, clientGone: AbortSignal, fromCreate: boolean) {
+  private async *frames(
+    record: ResponseRecord,
+    afterSeq: number,
+    clientGone: AbortSignal,
+    fromCreate: boolean,
+    slot: () => Promise<void>,
+  ) {
     const opts = { cancelOnDisconnect: fromCreate && !record.background };
     try {
       yield* this.streams.frames(this.kind, RESPONSE_STREAM, record, afterSeq, clientGone, opts);
     } finally {
-      if (!record.store) await this.kind.repo.delete(keyOf(record));
+      await slot();
+      if (!record.store) await this.calls.forget(this.kind, keyOf(record));
     }
   }
 

@@ -1,4 +1,4 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { type CallKey, type CallRecord, TERMINAL_STATUSES } from '../domain/call';
 import { sleepOrWake } from '../domain/wait';
 import { BusChannel } from '../infra/jobs';
@@ -7,21 +7,36 @@ import type { CallRecordStore } from '../persistence/call-records.repository';
 
 export type WaitResult<R> = { kind: 'done'; record: R } | { kind: 'gone' } | { kind: 'timeout' } | { kind: 'aborted' };
 
-/** Re-read interval when no terminal notice arrives (notices are at-most-once). */
-const POLL_MS = 1000;
+/**
+ * Re-read interval when no terminal notice arrives. Notices are lost only while the bus connection is down, and a
+ * reconnect wakes every listener, so this is a safety net, not the way waits end.
+ */
+const SAFETY_MS = 5000;
 
 /**
- * Lets a synchronous request wait for its job. A terminal notice on the bus wakes it at once; a
- * periodic re-read of MongoDB covers lost notices. The record is the truth either way.
+ * Terminal notices (a call reached a terminal state) for this api process: a synchronous request waits on them, and
+ * open streams listen for them. A notice wakes at once; the record is the truth either way.
  */
 @Injectable()
 export class TerminalWaiter implements OnModuleInit {
-  private readonly wakers = new Map<string, Set<() => void>>();
+  private readonly listeners = new Map<string, Set<() => void>>();
 
   constructor(private readonly bus: RedisBus) {}
 
   async onModuleInit(): Promise<void> {
-    await this.bus.subscribe(BusChannel.Terminal, (id) => this.wakers.get(id)?.forEach((wake) => wake()));
+    await this.bus.subscribe(BusChannel.Terminal, (id) => this.listeners.get(id)?.forEach((wake) => wake()));
+    this.bus.onReconnect(() => this.listeners.forEach((set) => set.forEach((wake) => wake())));
+  }
+
+  /** Calls `wake` on each terminal notice for the call (and after a reconnect); returns the unregister. */
+  listen(id: string, wake: () => void): () => void {
+    const set = this.listeners.get(id) ?? new Set();
+    this.listeners.set(id, set);
+    set.add(wake);
+    return () => {
+      set.delete(wake);
+      if (set.size === 0 && this.listeners.get(id) === set) this.listeners.delete(id);
+    };
   }
 
   async wait<R extends CallRecord>(
@@ -32,10 +47,7 @@ export class TerminalWaiter implements OnModuleInit {
   ): Promise<WaitResult<R>> {
     const deadline = Date.now() + timeoutMs;
     let wake: () => void = () => undefined;
-    const set = this.wakers.get(key.responseId) ?? new Set();
-    this.wakers.set(key.responseId, set);
-    const onWake = () => wake();
-    set.add(onWake);
+    const stop = this.listen(key.responseId, () => wake());
     try {
       for (;;) {
         // Armed before reading, so a notice between the read and the wait is not lost.
@@ -46,11 +58,10 @@ export class TerminalWaiter implements OnModuleInit {
         if (signal.aborted) return { kind: 'aborted' };
         const left = deadline - Date.now();
         if (left <= 0) return { kind: 'timeout' };
-        await sleepOrWake(woke, Math.min(POLL_MS, left), signal);
+        await sleepOrWake(woke, Math.min(SAFETY_MS, left), signal);
       }
     } finally {
-      set.delete(onWake);
-      if (set.size === 0) this.wakers.delete(key.responseId);
+      stop();
     }
   }
 }

@@ -22,6 +22,8 @@ export interface AppConfig {
   redisUrl: string;
   mongodbUri: string;
   upstream: UpstreamConfig;
+  /** Every configured upstream key, to remove from upstream error text before it is logged, stored or served. */
+  upstreamSecrets: string[];
   /** Bootstrap keys from API_KEYS: secret -> userId. */
   apiKeys: ReadonlyMap<string, string>;
   workerConcurrency: number;
@@ -42,6 +44,10 @@ export interface AppConfig {
   bodyLimitBytes: number;
   /** How long a finished call's event log stays replayable from Redis. */
   eventLogRetentionS: number;
+  /** SSE streams a key may have open at once, across replicas (429 beyond). */
+  maxStreamsPerKey: number;
+  /** Most bytes one call's event log takes in Redis; output beyond it reaches clients in the final event only. */
+  eventLogMaxBytes: number;
   /** Interval of SSE comment heartbeats on open streams. */
   sseHeartbeatMs: number;
   /** How long a key lookup is cached; the bound on a revoked key still working if a bus notice is lost. */
@@ -95,6 +101,7 @@ export function loadConfig(env: Env, role: Role): AppConfig {
       timeoutMs: r.int('UPSTREAM_TIMEOUT_MS', { def: 600_000, min: 1000, max: 24 * 3600_000 }),
       connectTimeoutMs: r.int('UPSTREAM_CONNECT_TIMEOUT_MS', { def: 10_000, min: 100, max: 600_000 }),
     },
+    upstreamSecrets: [],
     apiKeys: parseApiKeys(env.API_KEYS, role === 'api', problems),
     workerConcurrency: r.int('WORKER_CONCURRENCY', { def: 10, min: 1, max: 1000 }),
     jobAttempts: r.int('JOB_ATTEMPTS', { def: 4, min: 1, max: 50 }),
@@ -118,12 +125,19 @@ export function loadConfig(env: Env, role: Role): AppConfig {
     rateLimitRpm: r.int('RATE_LIMIT_RPM', { def: 60, min: 1, max: 10_000_000 }),
     rateLimitConcurrency: r.int('RATE_LIMIT_CONCURRENCY', { def: 16, min: 1, max: 1_000_000 }),
     eventLogRetentionS: r.int('EVENT_LOG_RETENTION_S', { def: 3600, min: 1, max: 30 * 24 * 3600 }),
+    maxStreamsPerKey: r.int('MAX_STREAMS_PER_KEY', { def: 20, min: 1, max: 100_000 }),
+    eventLogMaxBytes: r.int('EVENT_LOG_MAX_BYTES', { def: 8 * 1024 * 1024, min: 64 * 1024, max: 256 * 1024 * 1024 }),
     sseHeartbeatMs: r.int('SSE_HEARTBEAT_MS', { def: 15_000, min: 100, max: 600_000 }),
     bodyLimitBytes: r.int('BODY_LIMIT_BYTES', { def: 12 * 1024 * 1024, min: 1024, max: 512 * 1024 * 1024 }),
   };
 
   if (problems.length > 0) throw new ConfigError(problems);
+  config.upstreamSecrets = secretsOf(config.upstream);
   return config;
+}
+
+function secretsOf(upstream: UpstreamConfig): string[] {
+  return upstream.apiKey ? [upstream.apiKey] : [];
 }
 
 /** `key:userId,key:userId`; the key may itself contain ':', so the last ':' separates. */

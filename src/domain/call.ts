@@ -46,8 +46,12 @@ export interface CallRecord {
   startedAt: Date | null;
   completedAt: Date | null;
   cancelledAt: Date | null;
+  /** The upstream route (and so the queue) that serves the call. */
+  route: string;
   /** Upstream calls made, retries included. */
   upstreamCalls: number;
+  /** Terminal transitions written (1 once finished; the fault tests check it is never more). */
+  terminalWrites: number;
   /** UTC day of creation (YYYY-MM-DD), for usage sums by day. */
   day: string;
   /**
@@ -88,6 +92,7 @@ export interface NewCallFields {
   metadata: Record<string, string> | null;
   background: boolean;
   store: boolean;
+  route?: string;
 }
 
 /** The fields a call takes from who made it and from its HTTP request. */
@@ -132,7 +137,9 @@ export function newCallRecord(f: NewCallFields & Record<string, unknown>): NewCa
     startedAt: null,
     completedAt: null,
     cancelledAt: null,
+    route: f.route ?? 'default',
     upstreamCalls: 0,
+    terminalWrites: 0,
     day: new Date().toISOString().slice(0, 10),
     deletedAt: null,
   };

@@ -1,22 +1,49 @@
-import type { LogEvent } from './events';
 import type { ResponseRecord } from './call';
-import { toResponseObject } from './response-view';
+import type { LogEvent } from './events';
+import type { JsonObject } from './json';
 
 /** An event payload with `type` first (readers take the SSE `event:` name from it). */
 export function event(type: string, fields: Record<string, unknown>, end = false): LogEvent {
   return { data: JSON.stringify({ type, ...fields }), end };
 }
 
+/**
+ * Which Response a lifecycle event carries: as it was when queued or started, or as it is at the end. The log keeps
+ * only this name, never the Response itself, so the request (instructions, tools, input) is stored once, in MongoDB,
+ * however many lifecycle events a stream has; readers fill it in from the record as they send the event.
+ */
+export type Snapshot = 'queued' | 'in_progress' | 'final';
+
+function lifecycle(type: string, snapshot: Snapshot, end = false): LogEvent {
+  return { data: JSON.stringify({ type, snapshot }), end };
+}
+
 /** What the api logs when it accepts a streamed or background response. */
 export function acceptedEvents(record: ResponseRecord): LogEvent[] {
-  const response = toResponseObject(record);
-  const events = [event('response.created', { response })];
-  if (record.background) events.push(event('response.queued', { response }));
+  const events = [lifecycle('response.created', 'queued')];
+  if (record.background) events.push(lifecycle('response.queued', 'queued'));
   return events;
 }
 
-export function startedEvents(record: ResponseRecord): LogEvent[] {
-  return [event('response.in_progress', { response: toResponseObject(record) })];
+export function startedEvents(): LogEvent[] {
+  return [lifecycle('response.in_progress', 'in_progress')];
+}
+
+const SNAPSHOT = /^\{"type":"[^"]+","snapshot":"(queued|in_progress|final)"\}$/;
+
+/** The snapshot a logged lifecycle event refers to, or null for any other event. */
+export function snapshotOf(data: string): Snapshot | null {
+  return (SNAPSHOT.exec(data)?.[1] as Snapshot | undefined) ?? null;
+}
+
+/** A record as it looked in an earlier status: no output, usage or outcome yet. */
+export function asItWas(record: ResponseRecord, status: 'queued' | 'in_progress'): ResponseRecord {
+  return { ...record, status, output: [], usage: null, completedAt: null, error: null, incompleteDetails: null };
+}
+
+/** A lifecycle event filled in with its Response. */
+export function withResponse(data: string, response: JsonObject): string {
+  return JSON.stringify({ type: eventType(data), response });
 }
 
 const TERMINAL_EVENT: ReadonlyMap<string, string> = new Map([
@@ -25,9 +52,9 @@ const TERMINAL_EVENT: ReadonlyMap<string, string> = new Map([
   ['incomplete', 'response.incomplete'],
 ]);
 
-/** The closing lifecycle event, carrying the complete response (the SDK replaces its snapshot). */
+/** The closing lifecycle event; it carries the complete response when sent (the SDK replaces its snapshot). */
 export function terminalEvent(record: ResponseRecord): LogEvent {
-  return event(TERMINAL_EVENT.get(record.status) ?? 'response.failed', { response: toResponseObject(record) }, true);
+  return lifecycle(TERMINAL_EVENT.get(record.status) ?? 'response.failed', 'final', true);
 }
 
 /** Upstream lifecycle events we replace with our own (our ids, our statuses). */
@@ -40,17 +67,7 @@ export const UPSTREAM_TERMINAL = new Set(['response.completed', 'response.failed
  * up to in_progress and ends without a terminal event, as it did live.
  */
 export function replayEvents(record: ResponseRecord): LogEvent[] {
-  const accepted = {
-    ...record,
-    status: 'queued' as const,
-    output: [],
-    usage: null,
-    completedAt: null,
-    error: null,
-    incompleteDetails: null,
-  };
-  const events = acceptedEvents(accepted);
-  events.push(...startedEvents({ ...accepted, status: 'in_progress' }));
+  const events = [...acceptedEvents(record), ...startedEvents()];
   if (record.status === 'cancelled') return events;
   record.output.forEach((item, outputIndex) => {
     const content = Array.isArray(item.content) ? (item.content as Record<string, unknown>[]) : [];

@@ -28,7 +28,7 @@ export async function writeSse(res: Response, frames: AsyncIterable<string>, hea
   const unregister = inflight.addStream(end);
   try {
     for await (const frame of frames) {
-      if (open() && !res.write(frame)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (frame !== '' && open() && !res.write(frame)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
     }
   } finally {
     unregister();

@@ -113,7 +113,12 @@ export class EventLog {
 
   /** A buffered writer for one call: emits never wait, flush() does; appends are batched. */
   sink(id: string): EventSink {
-    return new EventSink((events) => this.append(id, events));
+    return new EventSink((events) => this.append(id, events), this.config.eventLogMaxBytes);
+  }
+
+  /** Removes a call's log at once (a deleted call, or one that keeps nothing once answered). */
+  async delete(id: string): Promise<void> {
+    await this.redis.unlink(this.key(id));
   }
 }
 
@@ -143,12 +148,19 @@ export class EventSink {
   closed = false;
   broken: unknown = null;
   muted = false;
+  /** Bytes handed to the log; past the bound, output reaches clients only through the final event. */
+  private bytes = 0;
 
-  constructor(private readonly appendBatch: (events: LogEvent[]) => Promise<number>) {}
+  constructor(
+    private readonly appendBatch: (events: LogEvent[]) => Promise<number>,
+    private readonly maxBytes = Infinity,
+  ) {}
 
   emit(event: LogEvent): void {
     this.emitted++;
     if (this.closed || this.broken || this.muted) return;
+    this.bytes += event.data.length;
+    if (this.bytes > this.maxBytes) return;
     this.queue.push(event);
     this.running ??= this.drain();
   }

@@ -1,16 +1,15 @@
-import { BullModule } from '@nestjs/bullmq';
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { EventLog } from './event-log.service';
 import { JobProducer } from './job-producer.service';
-import { QueueName } from './jobs';
 import type { Logger } from './logger';
 import { RateLimiter } from './rate-limiter.service';
 import { RedisBus } from './redis-bus.service';
-import { bullmqConnection, RedisConnections } from './redis-connections';
+import { RedisConnections } from './redis-connections';
+import { StreamSlots } from './stream-slots.service';
 import { APP_CONFIG, LOGGER } from './tokens';
 
-const SHARED = [RedisConnections, RedisBus, EventLog, RateLimiter, JobProducer];
+const SHARED = [RedisConnections, RedisBus, EventLog, RateLimiter, StreamSlots, JobProducer];
 
 /** Infrastructure both roles share: config, logger, Redis connections, the bus, event log, limits and queues. */
 @Global()
@@ -23,10 +22,6 @@ export class InfraModule {
     ];
     return {
       module: InfraModule,
-      imports: [
-        BullModule.forRoot({ prefix: config.queuePrefix, connection: bullmqConnection(config, 'queue') }),
-        BullModule.registerQueue(...Object.values(QueueName).map((name) => ({ name }))),
-      ],
       providers: [...values, ...SHARED],
       exports: [APP_CONFIG, LOGGER, ...SHARED],
     };

@@ -1,9 +1,9 @@
-import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable } from '@nestjs/common';
-import type { JobsOptions, Queue } from 'bullmq';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { type JobsOptions, Queue } from 'bullmq';
 import type { AppConfig } from '../config/app-config';
+import { callQueue, DEFAULT_ROUTE, type JobName, type JobPayloads } from './jobs';
+import { bullmqConnection } from './redis-connections';
 import { APP_CONFIG } from './tokens';
-import { JOB_QUEUE, JobName, type JobPayloads, QueueName } from './jobs';
 
 /** Custom backoff type name; the worker's backoffStrategy honours upstream Retry-After. */
 export const UPSTREAM_BACKOFF = 'upstream';
@@ -22,43 +22,47 @@ export function callJobOptions(jobId: string, attempts: number): JobsOptions {
   };
 }
 
-/** The one place that enqueues: queue map, default job options and the jobId rule. */
+/** The one place that enqueues: a queue per route, default job options and the jobId rule. */
 @Injectable()
-export class JobProducer {
-  private readonly queues: Record<QueueName, Queue>;
+export class JobProducer implements OnModuleDestroy {
+  private readonly queues = new Map<string, Queue>();
 
-  constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @InjectQueue(QueueName.Responses) responses: Queue,
-    @InjectQueue(QueueName.ChatCompletions) chat: Queue,
-  ) {
-    this.queues = { [QueueName.Responses]: responses, [QueueName.ChatCompletions]: chat };
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  /** The queue of a route (made on first use, one per process). */
+  queue(route: string = DEFAULT_ROUTE): Queue {
+    let queue = this.queues.get(route);
+    if (!queue) {
+      const connection = bullmqConnection(this.config, 'queue');
+      queue = new Queue(callQueue(route), { connection, prefix: this.config.queuePrefix });
+      this.queues.set(route, queue);
+    }
+    return queue;
   }
 
-  async enqueue<J extends JobName>(name: J, jobId: string, payload: JobPayloads[J]): Promise<void> {
-    await this.queues[JOB_QUEUE[name]].add(name, payload, callJobOptions(jobId, this.config.jobAttempts));
+  async enqueue<J extends JobName>(name: J, jobId: string, payload: JobPayloads[J], route?: string): Promise<void> {
+    await this.queue(route).add(name, payload, callJobOptions(jobId, this.config.jobAttempts));
   }
 
   /**
-   * Whether BullMQ still has a live job (waiting, delayed, active...) for this id. A finished or
-   * failed job, or none at all, means nothing will run the call any more.
+   * Whether BullMQ still has a live job (waiting, delayed, active...) for this id. A finished or failed job, or none
+   * at all, means nothing will run the call any more.
    */
-  async hasLiveJob(name: JobName, jobId: string): Promise<boolean> {
-    const job = await this.queues[JOB_QUEUE[name]].getJob(jobId);
+  async hasLiveJob(jobId: string, route?: string): Promise<boolean> {
+    const job = await this.queue(route).getJob(jobId);
     if (!job) return false;
     const state = await job.getState();
     return state !== 'completed' && state !== 'failed' && state !== 'unknown';
   }
 
   /** Removes a job whatever its state (the sweep replaces a finished job of an unfinished call). */
-  async removeJob(name: JobName, jobId: string): Promise<void> {
-    await this.queues[JOB_QUEUE[name]].remove(jobId);
+  async removeJob(jobId: string, route?: string): Promise<void> {
+    await this.queue(route).remove(jobId);
   }
 
   /** Removes a job that no worker holds yet; a locked (running) job is left to the cancel bus. */
-  async removeIfWaiting(name: JobName, jobId: string): Promise<boolean> {
-    const queue = this.queues[JOB_QUEUE[name]];
-    const job = await queue.getJob(jobId);
+  async removeIfWaiting(jobId: string, route?: string): Promise<boolean> {
+    const job = await this.queue(route).getJob(jobId);
     if (!job) return false;
     const state = await job.getState();
     if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return false;
@@ -68,5 +72,9 @@ export class JobProducer {
     } catch {
       return false; // a worker took it in the meantime
     }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
   }
 }

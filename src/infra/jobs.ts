@@ -3,10 +3,14 @@
  * wrong payload on a queue does not compile. Payloads carry ids only; MongoDB holds the truth.
  */
 
-export enum QueueName {
-  Responses = 'responses',
-  ChatCompletions = 'chat-completions',
-}
+/**
+ * Call jobs run on one queue per upstream route; both kinds of call share it, so a route's capacity (concurrency,
+ * requests per minute, a pause after its 429) holds for all of its calls.
+ */
+export const callQueue = (route: string): string => `calls-${route}`;
+
+/** The route of UPSTREAM_BASE_URL, and of every call before routes existed. */
+export const DEFAULT_ROUTE = 'default';
 
 export enum JobName {
   RunResponse = 'run-response',
@@ -26,11 +30,6 @@ export interface JobPayloads {
   [JobName.RunResponse]: RunCallPayload;
   [JobName.RunChatCompletion]: RunCallPayload;
 }
-
-export const JOB_QUEUE: { [J in JobName]: QueueName } = {
-  [JobName.RunResponse]: QueueName.Responses,
-  [JobName.RunChatCompletion]: QueueName.ChatCompletions,
-};
 
 /** Bus channels (Redis pub/sub) between api and workers. */
 export enum BusChannel {

@@ -16,6 +16,8 @@ export type BusHandler = (message: string) => void;
 export class RedisBus {
   private subscriber?: Redis;
   private readonly handlers = new Map<string, Set<BusHandler>>();
+  private readonly reconnectHandlers = new Set<() => void>();
+  private subscribedOnce = false;
   private readonly log: Logger;
 
   constructor(
@@ -39,6 +41,11 @@ export class RedisBus {
     const channel = this.channel(name);
     if (!this.subscriber) {
       this.subscriber = this.redis.subscriber('bus-subscriber');
+      // Notices published while the connection was down are lost: whoever waits on them re-reads after a reconnect.
+      this.subscriber.on('ready', () => {
+        if (this.subscribedOnce) this.reconnectHandlers.forEach((h) => h());
+        this.subscribedOnce = true;
+      });
       this.subscriber.on('message', (ch: string, msg: string) => {
         for (const h of this.handlers.get(ch) ?? []) {
           try {
@@ -63,5 +70,11 @@ export class RedisBus {
         void this.subscriber?.unsubscribe(channel).catch(() => undefined);
       }
     };
+  }
+
+  /** Called after the subscriber reconnected (notices may have been missed meanwhile); returns the unregister. */
+  onReconnect(handler: () => void): () => void {
+    this.reconnectHandlers.add(handler);
+    return () => this.reconnectHandlers.delete(handler);
   }
 }

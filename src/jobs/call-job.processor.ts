@@ -3,6 +3,7 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import { ChatCalls, ResponseCalls } from '../application/call-kinds';
 import type { CallErrorInfo } from '../domain/call';
 import { JobName, type RunCallPayload } from '../infra/jobs';
+import { CallFinisher } from '../worker/call-finisher.service';
 import { CallRunner, type RunContext, type RunOutcome } from '../worker/call-runner.service';
 import { ChatProtocol } from '../worker/protocols/chat-protocol';
 import { ResponseProtocol } from '../worker/protocols/response-protocol';
@@ -20,6 +21,7 @@ export class CallJobProcessor {
 
   constructor(
     runner: CallRunner,
+    finisher: CallFinisher,
     responses: ResponseCalls,
     responseProtocol: ResponseProtocol,
     chat: ChatCalls,
@@ -30,7 +32,7 @@ export class CallJobProcessor {
         JobName.RunResponse,
         {
           run: (p, ctx) => runner.run(responses, responseProtocol, p, ctx),
-          fail: (p, e) => runner.recordFailure(responses, p, e, 500),
+          fail: (p, e) => finisher.fail(responses, p, e, 500),
           noun: responses.noun,
         },
       ],
@@ -38,7 +40,7 @@ export class CallJobProcessor {
         JobName.RunChatCompletion,
         {
           run: (p, ctx) => runner.run(chat, chatProtocol, p, ctx),
-          fail: (p, e) => runner.recordFailure(chat, p, e, 500),
+          fail: (p, e) => finisher.fail(chat, p, e, 500),
           noun: chat.noun,
         },
       ],
@@ -50,13 +52,13 @@ export class CallJobProcessor {
     return handlers.run(payload, { attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1, signal });
   }
 
-  /** After the last attempt failed (or the job stalled too often): record it once. */
-  async onFinalFailure(job: Job<RunCallPayload>, err: Error): Promise<void> {
+  /**
+   * After the last attempt failed (or the job stalled too often): record it once. Clients see a plain message; what
+   * went wrong inside (a driver's message, a stack) stays in the worker's log.
+   */
+  async onFinalFailure(job: Job<RunCallPayload>, _err: Error): Promise<void> {
     const { handlers, payload } = this.parse(job);
-    await handlers.fail(payload, {
-      code: 'server_error',
-      message: `The ${handlers.noun} could not be completed: ${err.message}`,
-    });
+    await handlers.fail(payload, { code: 'server_error', message: `The ${handlers.noun} could not be completed.` });
   }
 
   private parse(job: Job<RunCallPayload>): { handlers: JobHandlers; payload: RunCallPayload } {

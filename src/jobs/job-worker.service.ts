@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { DelayedError, type Job, Worker } from 'bullmq';
 import type { AppConfig } from '../config/app-config';
 import { UPSTREAM_BACKOFF } from '../infra/job-producer.service';
-import { BusChannel, QueueName, type RunCallPayload } from '../infra/jobs';
+import { BusChannel, callQueue, DEFAULT_ROUTE, type RunCallPayload } from '../infra/jobs';
 import type { Logger } from '../infra/logger';
 import { StoreUnavailableError } from '../infra/outage';
 import { RedisBus } from '../infra/redis-bus.service';
@@ -10,11 +10,16 @@ import { bullmqConnection } from '../infra/redis-connections';
 import { APP_CONFIG, LOGGER } from '../infra/tokens';
 import { backoffDelay } from '../worker/backoff';
 import { CallJobProcessor } from './call-job.processor';
+import { ProcessSlots } from './process-slots';
+
+/** How long a job fetched while the process budget was full waits before it is offered again. */
+const NO_SLOT_DELAY_MS = 100;
 
 /**
- * Owns the BullMQ worker of this process. It is created here rather than by decorators so its
- * options are explicit: the processor declares three parameters (BullMQ passes the AbortSignal
- * only then), the backoff honours Retry-After, and cancel messages reach `worker.cancelJob`.
+ * Owns the BullMQ workers of this process, one per route queue. They are created here rather than by decorators so
+ * their options are explicit: the processor declares three parameters (BullMQ passes the AbortSignal only then), the
+ * backoff honours Retry-After, and cancel messages reach `worker.cancelJob`. All of them share one budget of
+ * WORKER_CONCURRENCY slots.
  */
 @Injectable()
 export class JobWorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -24,6 +29,7 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
   private readonly shutdown = new AbortController();
   private drained?: Promise<void>;
   private readonly log: Logger;
+  private readonly slots: ProcessSlots;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -32,6 +38,13 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
     private readonly processor: CallJobProcessor,
   ) {
     this.log = logger.child({ ctx: 'JobWorker' });
+    // With one queue, its own concurrency is the budget; with several, fetching pauses while the budget is spent.
+    const several = () => this.workers.length > 1;
+    this.slots = new ProcessSlots(
+      config.workerConcurrency,
+      () => several() && this.workers.forEach((w) => void w.pause(true)),
+      () => several() && !this.drained && this.workers.forEach((w) => w.resume()),
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -42,12 +55,13 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
           this.log.info({ jobId }, 'aborting running job on cancel');
       }
     });
-    this.workers = Object.values(QueueName).map((queue) => this.createWorker(queue));
+    const queues = [DEFAULT_ROUTE].map(callQueue);
+    this.workers = queues.map((queue) => this.createWorker(queue));
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
-    this.log.info({ concurrency: this.config.workerConcurrency, queues: Object.values(QueueName) }, 'worker ready');
+    this.log.info({ concurrency: this.config.workerConcurrency, queues }, 'worker ready');
   }
 
-  private createWorker(queue: QueueName): Worker<RunCallPayload> {
+  private createWorker(queue: string): Worker<RunCallPayload> {
     const worker = new Worker<RunCallPayload>(
       queue,
       // Three parameters: BullMQ hands the processor an AbortSignal only when it declares them.
@@ -92,6 +106,7 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
       await job.moveToDelayed(Date.now() + delayMs, token);
       throw new DelayedError();
     };
+    if (!this.slots.tryTake()) return handBack(NO_SLOT_DELAY_MS, 'no free slot in this process');
     try {
       const outcome = await this.processor.process(job, AbortSignal.any([jobSignal, this.shutdown.signal]));
       if (outcome === 'cancelled' && this.shutdown.signal.aborted && !jobSignal.aborted) await handBack(0, 'shutdown');
@@ -99,6 +114,8 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
     } catch (err) {
       if (err instanceof StoreUnavailableError) await handBack(2000, err.message);
       throw err;
+    } finally {
+      this.slots.give();
     }
   }
 
@@ -108,7 +125,6 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
    */
   drain(): Promise<void> {
     this.drained ??= (async () => {
-      this.unsubscribe?.();
       const closing = Promise.all(this.workers.map((w) => w.close()));
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<boolean>(
@@ -121,6 +137,8 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
         this.shutdown.abort();
       }
       await closing;
+      // Cancels keep reaching running jobs until the last one ended.
+      this.unsubscribe?.();
       this.log.info('worker drained');
     })();
     return this.drained;

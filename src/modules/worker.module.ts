@@ -5,6 +5,7 @@ import type { Logger } from '../infra/logger';
 import { CallJobProcessor } from '../jobs/call-job.processor';
 import { JobWorkerService } from '../jobs/job-worker.service';
 import { PersistenceModule } from '../persistence/persistence.module';
+import { CallFinisher } from '../worker/call-finisher.service';
 import { CallRunner } from '../worker/call-runner.service';
 import { ChatProtocol } from '../worker/protocols/chat-protocol';
 import { ResponseProtocol } from '../worker/protocols/response-protocol';
@@ -23,6 +24,7 @@ export class WorkerModule {
         UpstreamClient,
         ResponseProtocol,
         ChatProtocol,
+        CallFinisher,
         CallRunner,
         CallJobProcessor,
         JobWorkerService,

@@ -7,6 +7,7 @@ import {
   type CallRecord,
   type CallStatus,
   type NewCall,
+  TERMINAL_STATUSES,
 } from '../domain/call';
 
 /** A record as the repository hands it out: a plain object; `_id` only where a cursor needs it. */
@@ -19,8 +20,10 @@ export interface CallRecordStore<R extends CallRecord> {
   transition(key: CallKey, from: readonly CallStatus[], changes: CallChanges<R>): Promise<R | null>;
   claim(key: CallKey): Promise<R | null>;
   update(key: CallKey, changes: CallChanges<R>): Promise<R | null>;
+  recordUsage(key: CallKey, changes: CallChanges<R>): Promise<boolean>;
   findStaleActive(before: Date, limit: number): Promise<R[]>;
   delete(key: CallKey): Promise<boolean>;
+  remove(key: CallKey): Promise<void>;
 }
 
 /**
@@ -50,12 +53,11 @@ export abstract class CallRecordsRepository<R extends CallRecord> implements Cal
    * is never overwritten and a late result is never written.
    */
   async transition(key: CallKey, from: readonly CallStatus[], changes: CallChanges<R>): Promise<R | null> {
+    // Terminal transitions are counted on the record: the fault tests check that every call has exactly one.
+    const terminal = changes.status !== undefined && TERMINAL_STATUSES.includes(changes.status);
+    const update = terminal ? { $set: changes, $inc: { terminalWrites: 1 } } : { $set: changes };
     const doc = await this.model
-      .findOneAndUpdate(
-        { ...ownerFilter(key), status: { $in: [...from] } },
-        { $set: changes },
-        { returnDocument: 'after' },
-      )
+      .findOneAndUpdate({ ...ownerFilter(key), status: { $in: [...from] } }, update, { returnDocument: 'after' })
       .lean<WithId<R>>()
       .exec();
     return doc ? strip(doc) : null;
@@ -85,6 +87,17 @@ export abstract class CallRecordsRepository<R extends CallRecord> implements Cal
       .lean<WithId<R>>()
       .exec();
     return doc ? strip(doc) : null;
+  }
+
+  /**
+   * Usage and cost of a call that ended without its result (cancelled, or its result dropped): the status stays,
+   * and a tombstone gets them too, since usage is summed over tombstones (a store: false call is one at once).
+   */
+  async recordUsage(key: CallKey, changes: CallChanges<R>): Promise<boolean> {
+    if (!key.userId) throw new Error('userId is required in every filter');
+    const filter = { userId: key.userId, responseId: key.responseId, status: { $in: [...TERMINAL_STATUSES] } };
+    const res = await this.model.updateOne(filter, { $set: changes }).exec();
+    return res.matchedCount > 0;
   }
 
   /**
@@ -121,6 +134,11 @@ export abstract class CallRecordsRepository<R extends CallRecord> implements Cal
     return res.modifiedCount > 0;
   }
 
+  /** Removes a record entirely: only for one that was never enqueued (nothing ran, nothing to account for). */
+  async remove(key: CallKey): Promise<void> {
+    await this.model.deleteOne(ownerFilter(key)).exec();
+  }
+
   /**
    * Finished calls (completed or incomplete) by day and model, tombstones included. Summed here
    * over an indexed, projected cursor rather than with $group: FerretDB's $group accumulators
@@ -131,7 +149,16 @@ export abstract class CallRecordsRepository<R extends CallRecord> implements Cal
     const rows = new Map<string, UsageRow>();
     const cursor = this.model
       .find(
-        { userId, day: { $gte: fromDay, $lte: toDay }, status: { $in: ['completed', 'incomplete'] } },
+        {
+          userId,
+          day: { $gte: fromDay, $lte: toDay },
+          // Finished calls, and calls that ended otherwise after the upstream produced something (billed as such).
+          $or: [
+            { status: { $in: ['completed', 'incomplete'] } },
+            { status: { $in: ['cancelled', 'failed'] }, 'commonData.usage.output_text': { $gt: 0 } },
+            { status: { $in: ['cancelled', 'failed'] }, 'commonData.usage.input_text': { $gt: 0 } },
+          ],
+        },
         { _id: 0, day: 1, model: 1, 'commonData.usage': 1, 'commonData.costCoins': 1 },
       )
       .lean<Pick<CallRecord, 'day' | 'model' | 'commonData'>>()

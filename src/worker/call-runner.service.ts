@@ -1,23 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { CallKind } from '../application/call-kinds';
 import type { AppConfig } from '../config/app-config';
-import {
-  ACTIVE_STATUSES,
-  type CallChanges,
-  type CallErrorInfo,
-  type CallKey,
-  type CallRecord,
-  TERMINAL_STATUSES,
-} from '../domain/call';
-import { costCoins } from '../domain/pricing';
+import { type CallKey, type CallRecord, TERMINAL_STATUSES } from '../domain/call';
+import { redactSecrets } from '../domain/redact';
 import { EventLog } from '../infra/event-log.service';
-import { BusChannel, type RunCallPayload } from '../infra/jobs';
+import type { RunCallPayload } from '../infra/jobs';
 import type { Logger } from '../infra/logger';
-import { isOutage, StoreUnavailableError } from '../infra/outage';
-import { RateLimiter } from '../infra/rate-limiter.service';
-import { RedisBus } from '../infra/redis-bus.service';
+import { StoreUnavailableError } from '../infra/outage';
 import { APP_CONFIG, LOGGER } from '../infra/tokens';
-import type { UpstreamProtocol } from './protocols/protocol';
+import { CallFinisher, type Tokens } from './call-finisher.service';
+import { nothingProduced, type Produced, type UpstreamProtocol } from './protocols/protocol';
+import { failureOf } from './upstream-failure';
 import { UpstreamClient } from './upstream.client';
 import { isAbortError, UpstreamError } from './upstream-error';
 
@@ -43,21 +36,22 @@ export class RetryableJobError extends Error {
   }
 }
 
+/** What the upstream produced, as tokens: its own count when it gave one, else one token per output delta. */
+const tokensOf = (p: Produced): Tokens => p.usage ?? { input: 0, output: p.outputDeltas };
+
 /**
- * Runs one call job of any kind. Idempotent: it re-reads the record and skips anything gone,
- * finished or cancelled; every state change is a conditional update, so a job that runs twice,
- * or finishes after a cancel, cannot write a second or a late result.
+ * Runs one call job of any kind. Idempotent: it re-reads the record and skips anything gone, finished or cancelled;
+ * every state change is a conditional update, so a job that runs twice, or finishes after a cancel, cannot write a
+ * second or a late result. Once the upstream has answered, nothing calls it again: the job ends with what it has.
  */
 @Injectable()
 export class CallRunner {
   private readonly log: Logger;
-  private readonly unpricedModels = new Set<string>();
 
   constructor(
     private readonly upstream: UpstreamClient,
-    private readonly bus: RedisBus,
     private readonly events: EventLog,
-    private readonly limiter: RateLimiter,
+    private readonly finish: CallFinisher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -74,9 +68,9 @@ export class CallRunner {
     const log = this.log.child({ id: job.responseId, requestId: job.requestId, attempt: ctx.attempt });
 
     // One round trip: queued or in_progress (a retry, or a crashed worker's job) -> in_progress.
-    const before = await this.store(() => kind.repo.claim(key));
+    const before = await this.finish.store(() => kind.repo.claim(key));
     if (!before) {
-      const now = await this.store(() => kind.repo.find(key));
+      const now = await this.finish.store(() => kind.repo.find(key));
       return !now ? 'gone' : TERMINAL_STATUSES.includes(now.status) ? 'already-terminal' : 'not-runnable';
     }
     const record: R = {
@@ -96,106 +90,90 @@ export class CallRunner {
 
     const watch = this.watchCancelFlag(kind, key);
     const signal = AbortSignal.any([ctx.signal, watch.signal]);
+    const produced = nothingProduced();
     let body: Record<string, unknown>;
     try {
-      body = await protocol.execute(this.upstream, record, signal, sink);
+      body = await protocol.execute(this.upstream, record, signal, sink, produced);
       await sink?.flush();
     } catch (err) {
       if (signal.aborted || isAbortError(err)) {
         log.info('upstream call aborted by cancel');
+        await this.finish.bill(kind, key, tokensOf(produced), record.model);
         return 'cancelled';
       }
       // Once output reached the log, clients have seen it: a retry would repeat it, so stop here.
       const streamed = priorOutput || (sink !== null && sink.emitted > startedEmits);
-      return this.onUpstreamError(kind, key, err, ctx, log, streamed);
+      return this.onUpstreamError(kind, key, record, err, ctx, log, streamed, produced);
     } finally {
       watch.stop();
     }
-
-    const { changes, tokens } = protocol.result(record, body);
-    // The upstream answered: keep trying to store it rather than call the upstream again.
-    const done = await this.store(
-      () =>
-        kind.repo.transition(key, ['in_progress'], {
-          ...changes,
-          'commonData.responseRawData': body,
-          'commonData.usage': { input_text: tokens.input, output_text: tokens.output },
-          'commonData.costCoins': this.cost(record.model, tokens),
-        }),
-      this.config.storeWriteRetryMs,
-    );
-    if (!done) {
-      log.info(`result dropped: the ${kind.noun} was cancelled or deleted while the upstream call ran`);
-      return 'dropped';
-    }
-    await this.announceTerminal(kind, done);
-    log.info({ status: done.status }, `${kind.noun} finished`);
-    return done.status as RunOutcome;
+    return this.store(kind, protocol, key, record, body, log);
   }
 
-  /** Records a final failure once (last attempt, or a job that stalled too often). */
-  async recordFailure<R extends CallRecord>(
+  /**
+   * Writes the upstream's answer. A store outage hands the job back after STORE_WRITE_RETRY_MS (the only case where
+   * the upstream is called again); any other failure here ends the call as failed, never as a retry.
+   */
+  private async store<R extends CallRecord>(
     kind: CallKind<R>,
+    protocol: UpstreamProtocol<R>,
     key: CallKey,
-    error: CallErrorInfo,
-    errorStatus: number | null,
-  ): Promise<boolean> {
-    const failed = await this.store(
-      () => kind.repo.transition(key, ACTIVE_STATUSES, { status: 'failed', error, errorStatus } as CallChanges<R>),
-      this.config.storeWriteRetryMs,
-    );
-    if (failed) await this.announceTerminal(kind, failed);
-    return failed !== null;
+    record: R,
+    body: Record<string, unknown>,
+    log: Logger,
+  ): Promise<RunOutcome> {
+    let tokens: Tokens = { input: 0, output: 0 };
+    try {
+      const result = protocol.result(record, body);
+      tokens = result.tokens;
+      const changes = { ...result.changes, 'commonData.responseRawData': body };
+      const done = await this.finish.complete(kind, key, changes, tokens, record.model);
+      if (!done) {
+        log.info(`result dropped: the ${kind.noun} was cancelled or deleted while the upstream call ran`);
+        await this.finish.bill(kind, key, tokens, record.model);
+        return 'dropped';
+      }
+      log.info({ status: done.status }, `${kind.noun} finished`);
+      return done.status as RunOutcome;
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err;
+      log.error({ err }, `could not store the upstream's answer; the ${kind.noun} fails without calling it again`);
+      const error = { code: 'server_error', message: `The ${kind.noun} could not be stored.` };
+      await this.finish.fail(kind, key, error, 500, { tokens, model: record.model });
+      return 'failed';
+    }
   }
 
   private async onUpstreamError<R extends CallRecord>(
     kind: CallKind<R>,
     key: CallKey,
+    record: R,
     thrown: unknown,
     ctx: RunContext,
     log: Logger,
     streamed: boolean,
+    produced: Produced,
   ): Promise<RunOutcome> {
-    // Our own fault (e.g. MongoDB) before any output: let the queue retry it. After output, any
-    // failure ends the call, since a retry would repeat what clients already saw.
-    if (!(thrown instanceof UpstreamError) && !streamed) throw thrown;
-    const err = thrown instanceof UpstreamError ? thrown : new UpstreamError((thrown as Error).message, null, false);
-    if (err.retryable && !streamed && ctx.attempt < ctx.maxAttempts) {
-      log.warn({ status: err.status, retryAfterMs: err.retryAfterMs }, `transient upstream failure: ${err.message}`);
-      throw new RetryableJobError(err.message, err.retryAfterMs);
+    if (!(thrown instanceof UpstreamError)) {
+      // Our own fault while talking to the upstream: the upstream may have produced already, so no retry.
+      log.error({ err: thrown }, `the ${kind.noun} failed in the worker`);
+      const error = { code: 'server_error', message: `The ${kind.noun} could not be completed.` };
+      await this.finish.fail(kind, key, error, 500, { tokens: tokensOf(produced), model: record.model });
+      return 'failed';
     }
-    const suffix = streamed
-      ? ' (the stream broke after output was sent)'
-      : err.retryable
-        ? ` (after ${ctx.attempt} attempts)`
-        : '';
-    log.warn({ status: err.status }, `upstream call failed for good: ${err.message}`);
-    await this.recordFailure(
-      kind,
-      key,
-      { code: errorCode(err), message: `${err.message}${suffix}` },
-      failureHttpStatus(err),
-    );
+    // The upstream's own words reach logs, Redis (the job's failure) and clients only without our secrets.
+    const message = redactSecrets(thrown.message, this.config.upstreamSecrets);
+    if (thrown.retryable && !streamed && ctx.attempt < ctx.maxAttempts) {
+      log.warn({ status: thrown.status, retryAfterMs: thrown.retryAfterMs }, `transient upstream failure: ${message}`);
+      throw new RetryableJobError(message, thrown.retryAfterMs);
+    }
+    log.warn({ status: thrown.status }, `upstream call failed for good: ${message}`);
+    const failure = failureOf(thrown, message, streamed, ctx.attempt);
+    await this.finish.fail(kind, key, failure.error, failure.httpStatus, {
+      tokens: tokensOf(produced),
+      model: record.model,
+    });
     return 'failed';
-  }
-
-  /**
-   * A MongoDB step. While MongoDB is away it is retried with backoff for up to `retryMs`; after
-   * that (or at once when retryMs is 0) a StoreUnavailableError hands the job back to the queue
-   * without spending one of its attempts.
-   */
-  private async store<T>(step: () => Promise<T>, retryMs = 0): Promise<T> {
-    const deadline = Date.now() + retryMs;
-    for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
-      try {
-        return await step();
-      } catch (err) {
-        if (!isOutage(err)) throw err;
-        if (Date.now() + wait > deadline) throw new StoreUnavailableError(err);
-        this.log.warn({ err: (err as Error).message, retryInMs: wait }, 'MongoDB unavailable; retrying the write');
-        await new Promise((r) => setTimeout(r, wait));
-      }
-    }
   }
 
   private async loggedOutput<R extends CallRecord>(protocol: UpstreamProtocol<R>, id: string): Promise<boolean> {
@@ -206,35 +184,9 @@ export class CallRunner {
     }
   }
 
-  private cost(model: string, tokens: { input: number; output: number }): number {
-    const coins = costCoins(this.config.priceTable, model, tokens.input, tokens.output);
-    if (coins !== null) return coins;
-    if (!this.unpricedModels.has(model)) {
-      this.unpricedModels.add(model);
-      this.log.warn({ model }, 'no price for this model in PRICE_TABLE; recording costCoins 0');
-    }
-    return 0;
-  }
-
-  /** Frees the caller's slot, closes the event log with the final event, wakes waiters. */
-  private async announceTerminal<R extends CallRecord>(kind: CallKind<R>, record: R): Promise<void> {
-    const id = record.responseId;
-    // Independent steps, sent together: stream tailers are woken by the append itself, and
-    // synchronous waiters read the record (already final) when the notice wakes them.
-    const [, ...notices] = await Promise.allSettled([
-      this.limiter.release(record.keyId, id),
-      kind.logsEvents(record) ? this.events.append(id, [kind.terminalEvent(record)]) : Promise.resolve(),
-      this.bus.publish(BusChannel.Terminal, id),
-    ]);
-    for (const n of notices) {
-      // Tailers and waiters also re-read MongoDB, so a lost notice only delays them.
-      if (n.status === 'rejected') this.log.warn({ err: String(n.reason), id }, 'could not publish the terminal event');
-    }
-  }
-
   /**
-   * The cancel bus is at-most-once; re-reading the durable flag now and then closes the gap, so
-   * a cancel whose message was lost still stops the upstream call within cancelPollMs.
+   * The cancel bus is at-most-once; re-reading the durable flag now and then closes the gap, so a cancel whose message
+   * was lost still stops the upstream call within cancelPollMs.
    */
   private watchCancelFlag<R extends CallRecord>(
     kind: CallKind<R>,
@@ -252,18 +204,4 @@ export class CallRunner {
     timer.unref();
     return { signal: controller.signal, stop: () => clearInterval(timer) };
   }
-}
-
-function errorCode(err: UpstreamError): string {
-  if (err.status === 429) return 'rate_limit_exceeded';
-  if (err.status !== null && err.status >= 400 && err.status < 500) return err.upstreamCode ?? 'invalid_prompt';
-  return 'server_error';
-}
-
-/** A synchronous caller sees the upstream's 4xx (and 429) as is; anything else is a 502 from us. */
-function failureHttpStatus(err: UpstreamError): number {
-  if (err.status === 429) return 429;
-  if (err.status !== null && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 409)
-    return err.status;
-  return 502;
 }

@@ -50,13 +50,10 @@ export class RecoverySweep implements OnApplicationBootstrap, OnApplicationShutd
       const before = new Date(Date.now() - this.config.sweepAgeMs);
       for (const kind of this.kinds) {
         for (const record of await kind.repo.findStaleActive(before, BATCH)) {
-          if (await this.producer.hasLiveJob(kind.job, record.responseId)) continue;
-          await this.producer.removeJob(kind.job, record.responseId).catch(() => undefined);
-          await this.producer.enqueue(kind.job, record.responseId, {
-            userId: record.userId,
-            responseId: record.responseId,
-            requestId: record.omgUrId,
-          });
+          const { responseId, userId, route } = record;
+          if (await this.producer.hasLiveJob(responseId, route)) continue;
+          await this.producer.removeJob(responseId, route).catch(() => undefined);
+          await this.producer.enqueue(kind.job, responseId, { userId, responseId, requestId: record.omgUrId }, route);
           requeued++;
           this.log.warn(
             { id: record.responseId, status: record.status },

@@ -12,6 +12,7 @@ import { createLogger } from '../../src/infra/logger';
 import { CallKindsModule } from '../../src/modules/call-kinds.module';
 import { PersistenceModule } from '../../src/persistence/persistence.module';
 import { ResponsesRepository } from '../../src/persistence/responses.repository';
+import { CallFinisher } from '../../src/worker/call-finisher.service';
 import { CallRunner, type RunContext } from '../../src/worker/call-runner.service';
 import { ResponseProtocol } from '../../src/worker/protocols/response-protocol';
 import { UpstreamClient } from '../../src/worker/upstream.client';
@@ -29,7 +30,7 @@ class RunnerHarness {
         PersistenceModule.forRoot(config),
         CallKindsModule,
       ],
-      providers: [UpstreamClient, ResponseProtocol, CallRunner],
+      providers: [UpstreamClient, ResponseProtocol, CallFinisher, CallRunner],
     };
   }
 }

@@ -7,7 +7,7 @@ import type { EventSink } from '../../infra/event-log.service';
 import type { UpstreamClient } from '../upstream.client';
 import { UpstreamError } from '../upstream-error';
 import { ChatAccumulator } from './chat-accumulator';
-import { type CallResult, forwardedRequest, parseEventData, type UpstreamProtocol } from './protocol';
+import { type CallResult, forwardedRequest, parseEventData, type Produced, type UpstreamProtocol } from './protocol';
 
 /**
  * Chat completions as jobs: the stored request goes to the upstream's /chat/completions, as a
@@ -20,6 +20,7 @@ export class ChatProtocol implements UpstreamProtocol<ChatCompletionRecord> {
     record: ChatCompletionRecord,
     signal: AbortSignal,
     sink: EventSink | null,
+    produced: Produced,
   ): Promise<Record<string, unknown>> {
     const request = record.commonData.requestRawData;
     if (request.stream !== true)
@@ -45,6 +46,7 @@ export class ChatProtocol implements UpstreamProtocol<ChatCompletionRecord> {
         );
       }
       acc.add(chunk);
+      countOutput(chunk, produced);
       const usageOnly = Array.isArray(chunk.choices) && chunk.choices.length === 0 && chunk.usage;
       if (usageOnly && !wantsUsage) continue;
       sink?.emit({ data: JSON.stringify({ ...chunk, ...ours }) });
@@ -79,4 +81,15 @@ export class ChatProtocol implements UpstreamProtocol<ChatCompletionRecord> {
       tokens: { input: numberOr0(usage?.prompt_tokens), output: numberOr0(usage?.completion_tokens) },
     };
   }
+}
+
+/** A chunk's output (content, refusal or tool-call argument deltas) and the upstream's usage when it sends it. */
+function countOutput(chunk: Record<string, unknown>, produced: Produced): void {
+  for (const choice of (Array.isArray(chunk.choices) ? chunk.choices : []) as Record<string, unknown>[]) {
+    const delta = (choice.delta ?? {}) as Record<string, unknown>;
+    const hasText = (typeof delta.content === 'string' && delta.content !== '') || typeof delta.refusal === 'string';
+    if (hasText || Array.isArray(delta.tool_calls)) produced.outputDeltas++;
+  }
+  const usage = chunk.usage as Record<string, unknown> | undefined;
+  if (usage) produced.usage = { input: numberOr0(usage.prompt_tokens), output: numberOr0(usage.completion_tokens) };
 }

@@ -11,12 +11,28 @@ export interface CallResult<R extends CallRecord> {
   tokens: { input: number; output: number };
 }
 
+/** What the upstream produced so far, updated as it streams: to bill a call that ends before its final answer. */
+export interface Produced {
+  /** Output deltas seen (text and tool-call arguments); streams send about one token per delta. */
+  outputDeltas: number;
+  /** The upstream's own count, when it sent one before the end. */
+  usage: { input: number; output: number } | null;
+}
+
+export const nothingProduced = (): Produced => ({ outputDeltas: 0, usage: null });
+
 /**
  * How one kind of call is run against an upstream: the worker's half of a kind (the api never loads it). `execute`
  * calls the upstream and returns its final answer; when the call is logged, stream events go to `sink` as they arrive.
  */
 export interface UpstreamProtocol<R extends CallRecord> {
-  execute(upstream: UpstreamClient, record: R, signal: AbortSignal, sink: EventSink | null): Promise<JsonObject>;
+  execute(
+    upstream: UpstreamClient,
+    record: R,
+    signal: AbortSignal,
+    sink: EventSink | null,
+    produced: Produced,
+  ): Promise<JsonObject>;
   result(record: R, body: JsonObject): CallResult<R>;
   /** Whether a logged payload is a lifecycle event (not output), to tell if output was streamed. */
   isLifecycleEvent(data: string): boolean;

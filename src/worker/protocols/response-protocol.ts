@@ -6,7 +6,7 @@ import { event, startedEvents, UPSTREAM_LIFECYCLE, UPSTREAM_TERMINAL } from '../
 import type { EventSink } from '../../infra/event-log.service';
 import type { UpstreamClient } from '../upstream.client';
 import { UpstreamError } from '../upstream-error';
-import { type CallResult, forwardedRequest, parseEventData, type UpstreamProtocol } from './protocol';
+import { type CallResult, forwardedRequest, parseEventData, type Produced, type UpstreamProtocol } from './protocol';
 
 /**
  * Responses as jobs: the stored request goes to the upstream's /responses as a stream, so a
@@ -20,6 +20,7 @@ export class ResponseProtocol implements UpstreamProtocol<ResponseRecord> {
     record: ResponseRecord,
     signal: AbortSignal,
     sink: EventSink | null,
+    produced: Produced,
   ): Promise<Record<string, unknown>> {
     const events = await upstream.postStream('/responses', { ...forwardedRequest(record), stream: true }, signal);
     for await (const ev of events) {
@@ -38,6 +39,7 @@ export class ResponseProtocol implements UpstreamProtocol<ResponseRecord> {
       }
       if (UPSTREAM_TERMINAL.has(type as string)) return (fields.response ?? {}) as Record<string, unknown>;
       if (UPSTREAM_LIFECYCLE.has(type as string)) continue;
+      if (typeof type === 'string' && type.endsWith('.delta')) produced.outputDeltas++;
       sink?.emit(event(type as string, fields));
     }
     throw new UpstreamError('The upstream stream ended before the response finished.', null, true);
@@ -47,8 +49,8 @@ export class ResponseProtocol implements UpstreamProtocol<ResponseRecord> {
     return /^\{"type":"response\.(created|queued|in_progress)"/.test(data);
   }
 
-  startedEvents(record: ResponseRecord): LogEvent[] {
-    return startedEvents(record);
+  startedEvents(): LogEvent[] {
+    return startedEvents();
   }
 
   result(_record: ResponseRecord, body: Record<string, unknown>): CallResult<ResponseRecord> {
