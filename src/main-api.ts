@@ -12,7 +12,6 @@ async function bootstrap(): Promise<void> {
   const logger = createLogger(config.logLevel, 'api');
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, logger), {
     logger: new PinoNestLogger(logger),
-    rawBody: true,
     bodyParser: false,
   });
   configureHttp(app, config);

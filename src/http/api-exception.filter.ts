@@ -92,6 +92,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     res.setHeader('x-request-id', requestId);
     for (const [name, value] of Object.entries(headersOf(err))) res.setHeader(name, value);
+    // Refused before its body was read (guards run first): close rather than read a body nobody will look at.
+    if (err.kind === 'unauthorized' || err.kind === 'forbidden') res.setHeader('connection', 'close');
     res.status(statusOf(err)).json(this.body(err, req.path ?? ''));
   }
 
@@ -159,6 +161,10 @@ function fromBodyParserError(e: unknown): AppError | null {
     );
   }
   if (t === 'entity.too.large') return AppError.tooLarge('The request body is too large.');
+  if (t === 'entity.too.deep') {
+    const message = (e as { message?: string }).message ?? 'The JSON body is nested too deeply.';
+    return AppError.badRequest(message, null, 'nesting_too_deep');
+  }
   if (t === 'encoding.unsupported' || t === 'charset.unsupported') {
     return new AppError('unsupported_media', 'Unsupported request body encoding.');
   }

@@ -5,12 +5,13 @@ import { answerClientError } from './client-error';
 import { inflight } from './inflight';
 import { requestIdMiddleware } from './request-context';
 
-/** Everything the api's HTTP server needs before routing: request ids, draining, body parsers, query parsing. */
+/**
+ * Everything the api's HTTP server needs before routing: request ids, draining, query parsing. Bodies are read later,
+ * after the route's guard (see ReadBodyInterceptor).
+ */
 export function configureHttp(app: NestExpressApplication, config: AppConfig): void {
   app.use(inflight.middleware);
   app.use(requestIdMiddleware);
-  app.useBodyParser('json', { limit: config.bodyLimitBytes });
-  app.useBodyParser('urlencoded', { limit: config.bodyLimitBytes, extended: true });
   app.set('query parser', 'extended'); // metadata[key]=value and include[]=... as the SDKs send them
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');

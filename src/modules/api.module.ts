@@ -1,7 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import type { AppConfig } from '../config/app-config';
 import { ApiExceptionFilter } from '../http/api-exception.filter';
+import { ReadBodyInterceptor } from '../http/read-body.interceptor';
 import { InfraModule } from '../infra/infra.module';
 import type { Logger } from '../infra/logger';
 import { PersistenceModule } from '../persistence/persistence.module';
@@ -28,7 +29,10 @@ export class ApiModule {
         UsageModule,
         HealthModule,
       ],
-      providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
+      providers: [
+        { provide: APP_FILTER, useClass: ApiExceptionFilter },
+        { provide: APP_INTERCEPTOR, useClass: ReadBodyInterceptor },
+      ],
     };
   }
 }
