@@ -5,7 +5,7 @@ import type { Caller } from '../domain/caller';
 import { BusChannel } from '../infra/jobs';
 import type { Logger } from '../infra/logger';
 import { RedisBus } from '../infra/redis-bus.service';
-import { APP_CONFIG, LOGGER } from '../infra/tokens';
+import { APP_CONFIG, LOGGER } from '../config/tokens';
 import { ApiKeysRepository } from '../persistence/api-keys.repository';
 
 const CACHE_MAX = 50_000;

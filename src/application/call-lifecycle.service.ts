@@ -1,23 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { ACTIVE_STATUSES, type CallChanges, type CallKey, type CallRecord } from '../domain/call';
-import type { Caller } from '../domain/caller';
 import { AppError } from '../domain/errors';
-import type { LogEvent } from '../domain/events';
 import { EventLog } from '../infra/event-log.service';
 import { JobProducer } from '../infra/job-producer.service';
 import { BusChannel } from '../infra/jobs';
 import type { Logger } from '../infra/logger';
 import { RateLimiter } from '../infra/rate-limiter.service';
 import { RedisBus } from '../infra/redis-bus.service';
-import { isOutage } from '../infra/outage';
-import { APP_CONFIG, LOGGER } from '../infra/tokens';
+import { APP_CONFIG, LOGGER } from '../config/tokens';
 import type { CallKind } from './call-kinds';
 import { TerminalWaiter } from './terminal-waiter.service';
 
 /**
- * The api's half of a call's life, the same for every kind: enqueue (or roll back), wait for a
- * synchronous result, and the cancel protocol.
+ * The api's half of a call's life after admission, the same for every kind: the wait for a synchronous result, the
+ * cancel protocol, and forgetting a call.
  */
 @Injectable()
 export class CallLifecycle {
@@ -33,54 +30,6 @@ export class CallLifecycle {
     @Inject(LOGGER) logger: Logger,
   ) {
     this.log = logger.child({ ctx: 'CallLifecycle' });
-  }
-
-  /**
-   * Accepts a call: the caller's limits first (429 when over), then the record is written, its
-   * first events logged and its job enqueued. Anything failing on the way frees the slot again.
-   */
-  async accept<R extends CallRecord>(
-    store: CallKind<R>,
-    caller: Caller,
-    id: string,
-    write: () => Promise<R>,
-    firstEvents: (r: R) => LogEvent[],
-  ): Promise<R> {
-    await this.limiter.admit(caller, id);
-    try {
-      const record = await write();
-      await this.enqueue(store, record, firstEvents(record));
-      return record;
-    } catch (err) {
-      await this.limiter.release(caller.keyId, id);
-      throw err;
-    }
-  }
-
-  /**
-   * Logs the first events (if any), then enqueues `{id}` for a written record; if Redis refuses,
-   * removes the record and answers 503, so nothing is left accepted without a job.
-   */
-  async enqueue<R extends CallRecord>(store: CallKind<R>, record: R, firstEvents: LogEvent[] = []): Promise<void> {
-    const key: CallKey = { userId: record.userId, responseId: record.responseId };
-    try {
-      if (firstEvents.length > 0) await this.events.append(record.responseId, firstEvents);
-      await this.producer.enqueue(store.job, record.responseId, { ...key, requestId: record.omgUrId }, record.route);
-    } catch (err) {
-      this.log.error({ err, id: record.responseId, requestId: record.omgUrId }, 'enqueue failed; removing the record');
-      // Never ran and never answered: nothing of it is kept. If the removal fails too, the recovery sweep runs the
-      // call later (an Idempotency-Key retry then finds it instead of making a second one).
-      await store.repo
-        .remove(key)
-        .catch((e: unknown) => this.log.error({ err: e, id: key.responseId }, 'could not remove'));
-      // Only an outage is worth a client's retry; anything else is our fault, and a 500 says so.
-      if (isOutage(err)) throw AppError.unavailable();
-      throw err;
-    }
-    this.log.info(
-      { id: record.responseId, requestId: record.omgUrId, background: record.background },
-      `${store.noun} accepted`,
-    );
   }
 
   /**

@@ -9,6 +9,7 @@ import { type ItemList, type ListQuery, listOf, pageOf } from '../domain/list';
 import type { CallAnswer, RequestContext, Validated } from '../domain/request-context';
 import { type CreateChatBody, createChatRequest } from '../domain/requests/chat.request';
 import { ChatCalls } from './call-kinds';
+import { CallAdmission } from './call-admission.service';
 import { CallLifecycle } from './call-lifecycle.service';
 import { CallStreamService, type StreamFormat } from './call-stream.service';
 
@@ -28,6 +29,7 @@ export interface ChatListFilters {
 export class ChatCompletionsService {
   constructor(
     private readonly kind: ChatCalls,
+    private readonly admission: CallAdmission,
     private readonly calls: CallLifecycle,
     private readonly streams: CallStreamService,
   ) {}
@@ -44,9 +46,10 @@ export class ChatCompletionsService {
     const slot = req.stream ? await this.streams.openSlot(caller) : null;
     const write = () =>
       this.kind.repo.insert(newCallRecord({ ...callerFields(caller, ctx), responseId, request: body.raw, ...req }));
-    const record = await this.calls
-      .accept(this.kind, caller, responseId, write, () => [])
-      .catch(async (err) => {
+    // A retry with the same Idempotency-Key gets the call the first request made, answered the same way.
+    const { record } = await this.admission
+      .accept(this.kind, caller, responseId, ctx, write, () => [])
+      .catch(async (err: unknown) => {
         await slot?.();
         throw err;
       });

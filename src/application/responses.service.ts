@@ -26,6 +26,7 @@ import {
 } from '../domain/response-events';
 import { toResponseObject } from '../domain/response-view';
 import { ResponseCalls } from './call-kinds';
+import { CallAdmission } from './call-admission.service';
 import { CallLifecycle } from './call-lifecycle.service';
 import { CallStreamService, type StreamFormat } from './call-stream.service';
 
@@ -53,6 +54,7 @@ const RESPONSE_STREAM: StreamFormat<ResponseRecord> = {
 export class ResponsesService {
   constructor(
     private readonly kind: ResponseCalls,
+    private readonly admission: CallAdmission,
     private readonly calls: CallLifecycle,
     private readonly streams: CallStreamService,
   ) {}
@@ -80,10 +82,13 @@ export class ResponsesService {
         incompleteDetails: null,
       });
     const firstEvents = (r: ResponseRecord) => (this.kind.logsEvents(r) ? acceptedEvents(r) : []);
-    const record = await this.calls.accept(this.kind, caller, responseId, write, firstEvents).catch(async (err) => {
-      await slot?.();
-      throw err;
-    });
+    // A retry with the same Idempotency-Key gets the call the first request made, answered the same way.
+    const { record } = await this.admission
+      .accept(this.kind, caller, responseId, ctx, write, firstEvents)
+      .catch(async (err: unknown) => {
+        await slot?.();
+        throw err;
+      });
     if (slot) return { frames: this.frames(record, -1, clientGone, true, slot) };
     if (req.background) return { body: toResponseObject(record) };
     const done = await this.calls.awaitResult(this.kind, keyOf(record), clientGone);

@@ -8,7 +8,7 @@
  *   revoke <keyId>
  */
 import 'reflect-metadata';
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { KeyAdminService } from '../application/key-admin.service';
 import { type AppConfig, ConfigError, loadConfig } from '../config/app-config';
@@ -18,20 +18,30 @@ import { parseRequest } from '../domain/requests/parse';
 import { createLogger } from '../infra/logger';
 import { RedisBus } from '../infra/redis-bus.service';
 import { RedisConnections } from '../infra/redis-connections';
-import { APP_CONFIG, LOGGER } from '../infra/tokens';
+import { APP_CONFIG, LOGGER } from '../config/tokens';
 import { ApiKeysRepository } from '../persistence/api-keys.repository';
 import { PersistenceModule } from '../persistence/persistence.module';
+
+/** Config and logger for everything the tool loads (the repositories need them too). */
+@Global()
+@Module({})
+class ToolContextModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const providers = [
+      { provide: APP_CONFIG, useValue: config },
+      { provide: LOGGER, useValue: createLogger('warn', 'keys-cli') },
+    ];
+    return { module: ToolContextModule, providers, exports: providers };
+  }
+}
 
 @Module({})
 class KeysToolModule {
   static forRoot(config: AppConfig): DynamicModule {
-    const logger = createLogger('warn', 'keys-cli');
     return {
       module: KeysToolModule,
-      imports: [PersistenceModule.forRoot(config)],
+      imports: [ToolContextModule.forRoot(config), PersistenceModule.forRoot(config)],
       providers: [
-        { provide: APP_CONFIG, useValue: config },
-        { provide: LOGGER, useValue: logger },
         RedisConnections,
         RedisBus,
         {
@@ -95,7 +105,10 @@ async function main(): Promise<number> {
     return command === 'help' ? 0 : 2;
   }
   const config = loadConfig(process.env, 'tool');
-  const app = await NestFactory.createApplicationContext(KeysToolModule.forRoot(config), { logger: false });
+  const app = await NestFactory.createApplicationContext(KeysToolModule.forRoot(config), {
+    logger: false,
+    abortOnError: false,
+  });
   try {
     const keys = app.get(KeyAdminService);
     let out: unknown;

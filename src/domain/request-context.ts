@@ -5,6 +5,8 @@ export interface RequestContext {
   reqIp: string | null;
   /** SHA-256 of the raw request body bytes, as received. */
   reqBodyHash: string;
+  /** The `Idempotency-Key` header: a retry with the same key and body gets the same call. */
+  idempotencyKey: string | null;
 }
 
 /** A request body as validated by its schema, beside the body as it arrived (kept and forwarded untouched). */

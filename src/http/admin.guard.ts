@@ -4,7 +4,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { AppConfig } from '../config/app-config';
 import { hashKey } from '../domain/api-key';
 import { AppError } from '../domain/errors';
-import { APP_CONFIG } from '../infra/tokens';
+import { APP_CONFIG } from '../config/tokens';
 
 /** The admin API answers only to `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. */
 @Injectable()

@@ -4,7 +4,7 @@ import { AppError, type ErrorKind } from '../domain/errors';
 import { newRequestId } from '../domain/ids';
 import type { Logger } from '../infra/logger';
 import { isOutage } from '../infra/outage';
-import { LOGGER } from '../infra/tokens';
+import { LOGGER } from '../config/tokens';
 
 /** The HTTP status of each kind of error. */
 const STATUS: { readonly [K in ErrorKind]: number } = {

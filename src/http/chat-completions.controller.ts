@@ -13,7 +13,7 @@ import {
   updateChatSchema,
 } from '../domain/requests/chat.request';
 import { listQuerySchema } from '../domain/requests/common';
-import { APP_CONFIG } from '../infra/tokens';
+import { APP_CONFIG } from '../config/tokens';
 import { AuthGuard, CurrentCaller } from './auth.guard';
 import { checkId } from './ids';
 import { clientGoneSignal, ReqContext } from './request-context';

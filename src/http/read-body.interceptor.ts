@@ -2,7 +2,7 @@ import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestI
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { from, type Observable, switchMap } from 'rxjs';
 import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../infra/tokens';
+import { APP_CONFIG } from '../config/tokens';
 import { keepRawBody, verifyJsonBody } from './json-depth';
 
 const run = (parse: RequestHandler, req: Request, res: Response) =>

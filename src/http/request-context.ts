@@ -1,6 +1,7 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
+import { AppError } from '../domain/errors';
 import { newRequestId } from '../domain/ids';
 import type { RequestContext } from '../domain/request-context';
 
@@ -14,9 +15,23 @@ export function requestIdMiddleware(req: ContextRequest, res: Response, next: Ne
   next();
 }
 
+/** Printable ASCII, as the SDKs and RFC drafts use for it, up to 256 characters. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,256}$/;
+
+function idempotencyKeyOf(req: Request): string | null {
+  const value = req.headers['idempotency-key'];
+  if (value === undefined || value === '') return null;
+  if (typeof value !== 'string' || !IDEMPOTENCY_KEY.test(value)) {
+    const message = "Invalid 'Idempotency-Key' header: expected 1 to 256 printable ASCII characters.";
+    throw AppError.badRequest(message, 'Idempotency-Key', 'invalid_value');
+  }
+  return value;
+}
+
 export function requestContextOf(req: ContextRequest): RequestContext {
   const ua = req.headers['user-agent'];
   return {
+    idempotencyKey: idempotencyKeyOf(req),
     requestId: req.requestId ?? newRequestId(),
     userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null,
     reqIp: req.ip ?? null,

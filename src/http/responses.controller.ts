@@ -12,7 +12,7 @@ import {
   createResponseSchema,
   retrieveQuerySchema,
 } from '../domain/requests/responses.request';
-import { APP_CONFIG } from '../infra/tokens';
+import { APP_CONFIG } from '../config/tokens';
 import { AuthGuard, CurrentCaller } from './auth.guard';
 import { checkId } from './ids';
 import { clientGoneSignal, ReqContext } from './request-context';

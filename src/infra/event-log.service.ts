@@ -4,7 +4,7 @@ import type { AppConfig } from '../config/app-config';
 import type { LogEntry, LogEvent } from '../domain/events';
 import { RedisBus } from './redis-bus.service';
 import { RedisConnections } from './redis-connections';
-import { APP_CONFIG } from './tokens';
+import { APP_CONFIG } from '../config/tokens';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {

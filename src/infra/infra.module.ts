@@ -7,7 +7,7 @@ import { RateLimiter } from './rate-limiter.service';
 import { RedisBus } from './redis-bus.service';
 import { RedisConnections } from './redis-connections';
 import { StreamSlots } from './stream-slots.service';
-import { APP_CONFIG, LOGGER } from './tokens';
+import { APP_CONFIG, LOGGER } from '../config/tokens';
 
 const SHARED = [RedisConnections, RedisBus, EventLog, RateLimiter, StreamSlots, JobProducer];
 

@@ -3,7 +3,7 @@ import { type JobsOptions, Queue } from 'bullmq';
 import type { AppConfig } from '../config/app-config';
 import { callQueue, DEFAULT_ROUTE, type JobName, type JobPayloads } from './jobs';
 import { bullmqConnection } from './redis-connections';
-import { APP_CONFIG } from './tokens';
+import { APP_CONFIG } from '../config/tokens';
 
 /** Custom backoff type name; the worker's backoffStrategy honours upstream Retry-After. */
 export const UPSTREAM_BACKOFF = 'upstream';

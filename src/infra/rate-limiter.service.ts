@@ -5,7 +5,7 @@ import type { Caller } from '../domain/caller';
 import { AppError } from '../domain/errors';
 import type { Logger } from './logger';
 import { RedisConnections } from './redis-connections';
-import { APP_CONFIG, LOGGER } from './tokens';
+import { APP_CONFIG, LOGGER } from '../config/tokens';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {

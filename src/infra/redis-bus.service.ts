@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import type { Logger } from './logger';
 import { RedisConnections } from './redis-connections';
-import { APP_CONFIG, LOGGER } from './tokens';
+import { APP_CONFIG, LOGGER } from '../config/tokens';
 
 export type BusHandler = (message: string) => void;
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import type { Logger } from './logger';
-import { APP_CONFIG, LOGGER } from './tokens';
+import { APP_CONFIG, LOGGER } from '../config/tokens';
 
 /**
  * Every Redis connection of a process, made with one policy for its role:

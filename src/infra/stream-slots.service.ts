@@ -6,7 +6,7 @@ import { AppError } from '../domain/errors';
 import { newId } from '../domain/ids';
 import type { Logger } from './logger';
 import { RedisConnections } from './redis-connections';
-import { APP_CONFIG, LOGGER } from './tokens';
+import { APP_CONFIG, LOGGER } from '../config/tokens';
 
 /** A slot lapses unless renewed this often, so a replica that dies does not hold its streams' slots for long. */
 const SLOT_TTL_MS = 120_000;

@@ -7,7 +7,7 @@ import type { Logger } from '../infra/logger';
 import { StoreUnavailableError } from '../infra/outage';
 import { RedisBus } from '../infra/redis-bus.service';
 import { bullmqConnection } from '../infra/redis-connections';
-import { APP_CONFIG, LOGGER } from '../infra/tokens';
+import { APP_CONFIG, LOGGER } from '../config/tokens';
 import { backoffDelay } from '../worker/backoff';
 import { CallJobProcessor } from './call-job.processor';
 import { ProcessSlots } from './process-slots';

@@ -7,9 +7,17 @@ import { CHAT_COMPLETION_MODEL, ChatCompletionSchema } from './chat-completion.s
 import { ChatCompletionsRepository } from './chat-completions.repository';
 import { RESPONSE_MODEL, ResponseSchema } from './response.schema';
 import { ResponsesRepository } from './responses.repository';
+import { IDEMPOTENCY_MODEL, IdempotencyKeySchema } from './idempotency.schema';
+import { IdempotencyRepository } from './idempotency.repository';
 import { MongoHealth } from './store-health';
 
-const REPOSITORIES = [ResponsesRepository, ChatCompletionsRepository, ApiKeysRepository, MongoHealth];
+const REPOSITORIES = [
+  ResponsesRepository,
+  ChatCompletionsRepository,
+  ApiKeysRepository,
+  IdempotencyRepository,
+  MongoHealth,
+];
 
 /** The MongoDB connection and every repository; the only module that knows mongoose. */
 @Global()
@@ -31,6 +39,7 @@ export class PersistenceModule {
           { name: RESPONSE_MODEL, schema: ResponseSchema },
           { name: CHAT_COMPLETION_MODEL, schema: ChatCompletionSchema },
           { name: API_KEY_MODEL, schema: ApiKeySchema },
+          { name: IDEMPOTENCY_MODEL, schema: IdempotencyKeySchema },
         ]),
       ],
       providers: REPOSITORIES,

@@ -9,7 +9,7 @@ import type { Logger } from '../infra/logger';
 import { isOutage, StoreUnavailableError } from '../infra/outage';
 import { RateLimiter } from '../infra/rate-limiter.service';
 import { RedisBus } from '../infra/redis-bus.service';
-import { APP_CONFIG, LOGGER } from '../infra/tokens';
+import { APP_CONFIG, LOGGER } from '../config/tokens';
 
 /** Tokens of one call, as the upstream reported them or as counted from its output. */
 export interface Tokens {

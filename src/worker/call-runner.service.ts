@@ -7,7 +7,7 @@ import { EventLog } from '../infra/event-log.service';
 import type { RunCallPayload } from '../infra/jobs';
 import type { Logger } from '../infra/logger';
 import { StoreUnavailableError } from '../infra/outage';
-import { APP_CONFIG, LOGGER } from '../infra/tokens';
+import { APP_CONFIG, LOGGER } from '../config/tokens';
 import { CallFinisher, type Tokens } from './call-finisher.service';
 import { nothingProduced, type Produced, type UpstreamProtocol } from './protocols/protocol';
 import { failureOf } from './upstream-failure';

@@ -4,7 +4,7 @@ import type { AppConfig } from '../config/app-config';
 import type { CallRecord } from '../domain/call';
 import { JobProducer } from '../infra/job-producer.service';
 import type { Logger } from '../infra/logger';
-import { APP_CONFIG, LOGGER } from '../infra/tokens';
+import { APP_CONFIG, LOGGER } from '../config/tokens';
 
 const BATCH = 500;
 

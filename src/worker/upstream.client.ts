@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Agent, request } from 'undici';
 import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../infra/tokens';
+import { APP_CONFIG } from '../config/tokens';
 import { parseSse, type SseEvent } from './sse';
 import { isAbortError, isRetryableStatus, networkError, parseRetryAfter, UpstreamError } from './upstream-error';
 

@@ -1,0 +1,125 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { LOGGER } from '../config/tokens';
+import type { CallKey, CallRecord } from '../domain/call';
+import type { Caller } from '../domain/caller';
+import { AppError } from '../domain/errors';
+import type { LogEvent } from '../domain/events';
+import type { RequestContext } from '../domain/request-context';
+import { EventLog } from '../infra/event-log.service';
+import { JobProducer } from '../infra/job-producer.service';
+import type { Logger } from '../infra/logger';
+import { isOutage } from '../infra/outage';
+import { RateLimiter } from '../infra/rate-limiter.service';
+import { IdempotencyRepository } from '../persistence/idempotency.repository';
+import type { CallKind } from './call-kinds';
+
+/** An accepted call, or the call an earlier request with the same Idempotency-Key made. */
+export interface Admitted<R extends CallRecord> {
+  record: R;
+  replayed: boolean;
+}
+
+/**
+ * The api's way in for a call: the same Idempotency-Key returns the call it made, the caller's limits come next
+ * (429 when over), then the record is written, its first events logged and its job enqueued. Anything failing on the
+ * way frees what it took (the limit's slot, the key), so nothing is left accepted without a job.
+ */
+@Injectable()
+export class CallAdmission {
+  private readonly log: Logger;
+
+  constructor(
+    private readonly producer: JobProducer,
+    private readonly events: EventLog,
+    private readonly limiter: RateLimiter,
+    private readonly idempotency: IdempotencyRepository,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child({ ctx: 'CallAdmission' });
+  }
+
+  async accept<R extends CallRecord>(
+    kind: CallKind<R>,
+    caller: Caller,
+    id: string,
+    ctx: RequestContext,
+    write: () => Promise<R>,
+    firstEvents: (r: R) => LogEvent[],
+  ): Promise<Admitted<R>> {
+    const idemKey = ctx.idempotencyKey;
+    if (idemKey) {
+      const earlier = await this.idempotency.claim({
+        userId: caller.userId,
+        key: idemKey,
+        bodyHash: ctx.reqBodyHash,
+        callId: id,
+      });
+      if (earlier) return { record: await this.earlierCall(kind, caller, earlier, ctx.reqBodyHash), replayed: true };
+    }
+    const key: CallKey = { userId: caller.userId, responseId: id };
+    try {
+      await this.limiter.admit(caller, id);
+    } catch (err) {
+      if (idemKey) await this.idempotency.release(caller.userId, idemKey, id);
+      throw err;
+    }
+    try {
+      const record = await write();
+      await this.enqueue(kind, record, firstEvents(record));
+      return { record, replayed: false };
+    } catch (err) {
+      await this.limiter.release(caller.keyId, id);
+      // The key stays with a call that still exists (its removal failed; the recovery sweep will run it).
+      if (idemKey && !(await kind.repo.find(key).catch(() => null))) {
+        await this.idempotency.release(caller.userId, idemKey, id).catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Logs the first events (if any), then enqueues `{id}` for a written record; if that fails, the record is removed
+   * (it never ran and was never answered, so nothing of it is kept). Only an outage answers 503, which clients retry.
+   */
+  async enqueue<R extends CallRecord>(kind: CallKind<R>, record: R, firstEvents: LogEvent[] = []): Promise<void> {
+    const key: CallKey = { userId: record.userId, responseId: record.responseId };
+    try {
+      if (firstEvents.length > 0) await this.events.append(record.responseId, firstEvents);
+      await this.producer.enqueue(kind.job, record.responseId, { ...key, requestId: record.omgUrId }, record.route);
+    } catch (err) {
+      this.log.error({ err, id: record.responseId, requestId: record.omgUrId }, 'enqueue failed; removing the record');
+      // If the removal fails too, the recovery sweep runs the call later (and an Idempotency-Key retry finds it).
+      await kind.repo.remove(key).catch((e: unknown) => this.log.error({ err: e, id: key.responseId }, 'not removed'));
+      if (isOutage(err)) throw AppError.unavailable();
+      throw err;
+    }
+    this.log.info(
+      { id: record.responseId, requestId: record.omgUrId, background: record.background },
+      `${kind.noun} accepted`,
+    );
+  }
+
+  /** The call a key already made: the same body gets it back, another body is a conflict (409, not retried). */
+  private async earlierCall<R extends CallRecord>(
+    kind: CallKind<R>,
+    caller: Caller,
+    earlier: { bodyHash: string; callId: string },
+    bodyHash: string,
+  ): Promise<R> {
+    if (earlier.bodyHash !== bodyHash) {
+      const message = 'This Idempotency-Key was already used with a different request body.';
+      throw new AppError('conflict', message, {
+        param: 'Idempotency-Key',
+        code: 'idempotency_key_reused',
+        retryable: false,
+      });
+    }
+    const record = await kind.repo.find({ userId: caller.userId, responseId: earlier.callId });
+    if (!record) {
+      const message =
+        'A request with this Idempotency-Key already ran, and its result was not kept (store: false, or deleted).';
+      throw new AppError('conflict', message, { code: 'idempotency_key_used', retryable: false });
+    }
+    return record;
+  }
+}
