@@ -15,8 +15,8 @@ async function bootstrap(): Promise<void> {
     bodyParser: false,
   });
   configureHttp(app, config);
-  await app.listen(config.port);
-  logger.info({ port: config.port }, 'api listening');
+  await (config.host ? app.listen(config.port, config.host) : app.listen(config.port));
+  logger.info({ port: config.port, host: config.host ?? 'all interfaces' }, 'api listening');
 
   // SIGTERM/SIGINT: stop accepting connections, let open requests and streams finish within
   // API_SHUTDOWN_GRACE_MS, then close the stores and exit.

@@ -19,6 +19,8 @@ export interface UpstreamConfig {
 export interface AppConfig {
   role: Role;
   port: number;
+  /** Address the api listens on; every interface when unset (containers), 127.0.0.1 for `npm run local`. */
+  host: string | undefined;
   redisUrl: string;
   mongodbUri: string;
   upstream: UpstreamConfig;
@@ -93,6 +95,7 @@ export function loadConfig(env: Env, role: Role): AppConfig {
   const config: AppConfig = {
     role,
     port: r.int('PORT', { def: 3000, min: 1, max: 65535 }),
+    host: r.match('HOST', /^[A-Za-z0-9.:[\]-]{1,255}$/, 'a host name or IP address', '') || undefined,
     redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:'], { required: role !== 'tool' }),
     mongodbUri: r.url('MONGODB_URI', ['mongodb:', 'mongodb+srv:'], { required: true }),
     upstream: {

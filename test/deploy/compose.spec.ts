@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig, type Role } from '../../src/config/app-config';
+import { HARD_STOP_MARGIN_MS } from '../../src/infra/shutdown';
 
 const ROOT = join(__dirname, '..', '..');
 const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
@@ -67,10 +68,30 @@ describe('docker-compose.yml', () => {
     // Every variable compose sets is one the config actually reads.
     const read = variablesRead(role, env);
     for (const name of Object.keys(env)) expect(read).toContain(name);
-    expect(svc.depends_on).toEqual({
-      mongo: { condition: 'service_healthy' },
-      redis: { condition: 'service_healthy' },
-    });
+    const stores = { mongo: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } };
+    // The worker calls the mock from its first job: it waits until the mock answers too.
+    const mock = service === 'worker' ? { 'mock-upstream': { condition: 'service_healthy' } } : {};
+    expect(svc.depends_on).toEqual({ ...stores, ...mock });
+  });
+
+  it('passes every setting of the service through (the admin API, prices, limits, timeouts can be set)', () => {
+    const api = Object.keys(compose.services.api.environment ?? {});
+    for (const name of ['ADMIN_TOKEN', 'PRICE_TABLE', 'RATE_LIMIT_RPM', 'RATE_LIMIT_CONCURRENCY', 'SYNC_TIMEOUT_MS']) {
+      expect(api).toContain(name);
+    }
+    const worker = Object.keys(compose.services.worker.environment ?? {});
+    for (const name of ['JOB_ATTEMPTS', 'WORKER_SHUTDOWN_GRACE_MS', 'STORE_WRITE_RETRY_MS', 'PRICE_TABLE']) {
+      expect(worker).toContain(name);
+    }
+  });
+
+  it("waits longer than the code's own shutdown bound before killing api and worker", () => {
+    // Grace 25 s (API_/WORKER_SHUTDOWN_GRACE_MS) plus the hard-stop margin of infra/shutdown.ts.
+    const bound = 25 + HARD_STOP_MARGIN_MS / 1000;
+    for (const name of ['api', 'worker']) {
+      const period = (compose.services[name] as { stop_grace_period?: string }).stop_grace_period ?? '10s';
+      expect(Number(/^(\d+)s$/.exec(period)?.[1])).toBeGreaterThan(bound);
+    }
   });
 
   it('health-checks the stores and the api', () => {

@@ -1,5 +1,5 @@
 import { stopServices } from '../../tools/dev/services';
 
 export default async function globalTeardown(): Promise<void> {
-  stopServices((globalThis as { __servicePids?: number[] }).__servicePids ?? []);
+  await stopServices((globalThis as { __servicePids?: number[] }).__servicePids ?? []);
 }

@@ -28,10 +28,16 @@ export interface ProvisionOptions {
   dataDir?: string;
   /** Redis with append-only persistence (local runs); tests use none. */
   persistent?: boolean;
+  /**
+   * Started in a process group of their own (local runs): Ctrl-C in the terminal then reaches the api and worker,
+   * never the stores, which are stopped last (a draining worker must still be able to write what it finished).
+   */
+  ownProcessGroup?: boolean;
 }
 
 export async function provisionServices(opts: ProvisionOptions = {}): Promise<Provisioned> {
   const log = opts.log ?? (() => undefined);
+  const own = opts.ownProcessGroup ?? false;
   const dir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'djq-services-'));
   const pids: number[] = [];
 
@@ -56,7 +62,7 @@ export async function provisionServices(opts: ProvisionOptions = {}): Promise<Pr
       '--dir',
       redisDir,
     ];
-    const child = startDetached('redis-server', args, join(dir, 'redis.log'));
+    const child = startDetached('redis-server', args, join(dir, 'redis.log'), own);
     pids.push(child.pid!);
     await waitForPort('127.0.0.1', port, 10_000, 'redis-server');
     redisUrl = `redis://127.0.0.1:${port}`;
@@ -80,6 +86,7 @@ export async function provisionServices(opts: ProvisionOptions = {}): Promise<Pr
       'mongod',
       ['--port', String(port), '--bind_ip', '127.0.0.1', '--dbpath', dbPath, '--quiet'],
       join(dir, 'mongod.log'),
+      own,
     );
     pids.push(child.pid!);
     await waitForPort('127.0.0.1', port, 30_000, 'mongod');
@@ -93,6 +100,7 @@ export async function provisionServices(opts: ProvisionOptions = {}): Promise<Pr
       FERRETDB_BIN,
       ['-listen', `127.0.0.1:${port}`, '-dir', join(dir, 'ferretdb')],
       join(dir, 'ferretdb.log'),
+      own,
     );
     pids.push(child.pid!);
     await waitForPort('127.0.0.1', port, 30_000, 'FerretDB');
@@ -122,7 +130,17 @@ export function ensureFerretDb(log: (line: string) => void = () => undefined): v
   });
 }
 
-export function stopServices(pids: number[]): void {
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** SIGTERM to each service, then waits (at most `waitMs`) until they have exited. */
+export async function stopServices(pids: number[], waitMs = 10_000): Promise<void> {
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGTERM');
@@ -130,11 +148,13 @@ export function stopServices(pids: number[]): void {
       // already gone
     }
   }
+  const deadline = Date.now() + waitMs;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 }
 
-function startDetached(cmd: string, args: string[], logFile: string): ChildProcess {
+function startDetached(cmd: string, args: string[], logFile: string, ownGroup: boolean): ChildProcess {
   const out = openSync(logFile, 'a');
-  const child = spawn(cmd, args, { stdio: ['ignore', out, out], detached: false });
+  const child = spawn(cmd, args, { stdio: ['ignore', out, out], detached: ownGroup });
   child.unref();
   return child;
 }
