@@ -14,6 +14,8 @@
  *                        | "stream_error" (streams: an error event halfway through)
  *   mock_fail_times      fail only the first N calls for this mock_key (default: every call)
  *   mock_retry_after     Retry-After seconds sent with a failure
+ *   mock_echo_auth       "1": a failure's message repeats the request's Authorization header, as a careless
+ *                        upstream might (to test that our credential never travels on)
  *   mock_key             groups calls for mock_fail_times and for the record (default: a hash of the input)
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -27,6 +29,7 @@ export interface MockKnobs {
   fail: string | null;
   failTimes: number | null;
   retryAfter: number | null;
+  echoAuth: boolean;
 }
 
 export interface MockCall {
@@ -49,7 +52,15 @@ export interface MockUpstream {
   close(): Promise<void>;
 }
 
-const DEFAULTS: MockKnobs = { latencyMs: 0, tokens: 8, tokenDelayMs: 0, fail: null, failTimes: null, retryAfter: null };
+const DEFAULTS: MockKnobs = {
+  latencyMs: 0,
+  tokens: 8,
+  tokenDelayMs: 0,
+  fail: null,
+  failTimes: null,
+  retryAfter: null,
+  echoAuth: false,
+};
 
 export async function startMockUpstream(
   opts: { port?: number; host?: string; apiKey?: string; defaults?: Partial<MockKnobs> } = {},
@@ -152,7 +163,7 @@ export async function startMockUpstream(
     const failing = knobs.fail !== null && (knobs.failTimes === null || attempt <= knobs.failTimes);
     const midstream = failing && (knobs.fail === 'midstream' || knobs.fail === 'stream_error');
     if (failing && !midstream) {
-      return fail(res, knobs, finish);
+      return fail(res, knobs, finish, req.headers.authorization);
     }
 
     const tokens = Array.from({ length: knobs.tokens }, (_, i) => (i === 0 ? 'Mock' : `token${i}`));
@@ -236,7 +247,12 @@ export async function startMockUpstream(
   };
 }
 
-function fail(res: ServerResponse, knobs: MockKnobs, finish: (o: MockCall['outcome'], s: number | null) => void): void {
+function fail(
+  res: ServerResponse,
+  knobs: MockKnobs,
+  finish: (o: MockCall['outcome'], s: number | null) => void,
+  authorization: string | undefined,
+): void {
   const mode = knobs.fail!;
   if (mode === 'reset') {
     finish('failed', null);
@@ -255,7 +271,9 @@ function fail(res: ServerResponse, knobs: MockKnobs, finish: (o: MockCall['outco
   finish('failed', status);
   const type = status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
   const code = status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_value';
-  sendJson(res, status, { error: { message: `mock upstream: injected ${status}`, type, param: null, code } }, headers);
+  const echo = knobs.echoAuth ? ` (you sent authorization: ${authorization ?? 'none'})` : '';
+  const message = `mock upstream: injected ${status}${echo}`;
+  sendJson(res, status, { error: { message, type, param: null, code } }, headers);
 }
 
 interface MockStream {
@@ -426,6 +444,7 @@ function knobsFor(body: Record<string, unknown>, d: MockKnobs): MockKnobs {
     fail: typeof m.mock_fail === 'string' ? m.mock_fail : d.fail,
     failTimes: num(m.mock_fail_times, d.failTimes),
     retryAfter: num(m.mock_retry_after, d.retryAfter),
+    echoAuth: m.mock_echo_auth === '1' || d.echoAuth,
   };
 }
 

@@ -1,0 +1,51 @@
+import { chatRecord, fake, silentLogger, testConfig } from '../../test/support/fakes';
+import type { ChatCalls, ResponseCalls } from '../application/call-kinds';
+import type { ChatCompletionRecord } from '../domain/call';
+import { JobName } from '../infra/jobs';
+import type { JobProducer } from '../infra/job-producer.service';
+import type { ChatCompletionsRepository } from '../persistence/chat-completions.repository';
+import type { ResponsesRepository } from '../persistence/responses.repository';
+import { RecoverySweep } from './recovery-sweep.service';
+
+/** The sweep's decisions: which unfinished calls get a job again, on which route, and which are left alone. */
+function setup(stale: ChatCompletionRecord[], liveJobs: string[], failAt: string | null = null) {
+  const actions: string[] = [];
+  const producer = fake<JobProducer>({
+    hasLiveJob: async (id: string) => {
+      if (id === failAt) throw new Error('Connection is closed.');
+      return liveJobs.includes(id);
+    },
+    removeJob: async (id: string, route?: string) => void actions.push(`remove ${id} ${route}`),
+    enqueue: async (name: JobName, id: string, _payload: unknown, route?: string) =>
+      void actions.push(`enqueue ${name} ${id} ${route}`),
+  });
+  const none = fake<ResponseCalls>({
+    job: JobName.RunResponse,
+    noun: 'response',
+    repo: fake<ResponsesRepository>({ findStaleActive: async () => [] }),
+  });
+  const chat = fake<ChatCalls>({
+    job: JobName.RunChatCompletion,
+    noun: 'chat completion',
+    repo: fake<ChatCompletionsRepository>({ findStaleActive: async () => stale }),
+  });
+  return { actions, sweep: new RecoverySweep(testConfig(), silentLogger, producer, none, chat) };
+}
+
+describe('RecoverySweep', () => {
+  it('enqueues again, under the same id and route, each unfinished call that has no live job', async () => {
+    const lost = chatRecord({ responseId: 'chatcmpl-lost', status: 'queued', route: 'fast' });
+    const running = chatRecord({ responseId: 'chatcmpl-running', status: 'in_progress' });
+    const t = setup([lost, running], ['chatcmpl-running']);
+    expect(await t.sweep.sweep()).toBe(1);
+    expect(t.actions).toEqual(['remove chatcmpl-lost fast', 'enqueue run-chat-completion chatcmpl-lost fast']);
+  });
+
+  it('stops the pass on a Redis error and tries again next time (nothing enqueued twice)', async () => {
+    const a = chatRecord({ responseId: 'chatcmpl-a', status: 'queued' });
+    const b = chatRecord({ responseId: 'chatcmpl-b', status: 'queued' });
+    const t = setup([a, b], [], 'chatcmpl-b');
+    expect(await t.sweep.sweep()).toBe(1);
+    expect(t.actions).toEqual(['remove chatcmpl-a default', 'enqueue run-chat-completion chatcmpl-a default']);
+  });
+});
