@@ -1,6 +1,7 @@
 /** Longest upstream error text passed on to clients and storage. */
 const MAX_MESSAGE = 1000;
-const BEARER = /bearer\s+[^\s"'`,;]+/gi;
+/** A bearer credential: the token characters of RFC 6750 (so surrounding punctuation stays). */
+const BEARER = /bearer\s+[A-Za-z0-9._~+/=-]+/gi;
 
 /**
  * An upstream's own error text, made safe to pass on: every configured upstream key and every bearer token in it is
