@@ -157,11 +157,11 @@ export const newRespId = () => `resp_${randomBytes(24).toString('hex')}`;
  * ours) on `redisUrl`; resolves once it is connected, and stops it again if it never is.
  */
 export async function startFloorWorker(
+  ctx: Ctx,
   name: string,
   redisUrl: string,
   prefix: string,
   logName: string,
-  ctx: Ctx,
 ): Promise<L.Launched> {
   const w = L.launch(
     name,

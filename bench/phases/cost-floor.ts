@@ -18,11 +18,11 @@ export async function measureFloorCost(ctx: Ctx, { proxies, url, snap }: Proxies
   let floor: Record<string, unknown>;
   try {
     fw = await startFloorWorker(
+      ctx,
       'floor-worker-cost',
       url(proxies.redisFloorWorker, 'redis'),
       prefix,
       'floor-cost-worker.log',
-      ctx,
     );
     const template = await ctx.mongo.db(templateDb).collection('responses').findOne({});
     const fc = floorColl.db().collection('responses');

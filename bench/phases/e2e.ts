@@ -31,7 +31,7 @@ export async function phaseE2E(ctx: Ctx) {
     try {
       for (let i = 0; i < n; i++)
         floorWorkers.push(
-          await startFloorWorker(`floor-worker${i}`, ctx.redisUrl, prefix, `floor-e2e${n}-worker${i}.log`, ctx),
+          await startFloorWorker(ctx, `floor-worker${i}`, ctx.redisUrl, prefix, `floor-e2e${n}-worker${i}.log`),
         );
       const add = (i: number) =>
         queue

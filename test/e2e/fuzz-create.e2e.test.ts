@@ -1,8 +1,7 @@
 /**
  * Property-based fuzzing, create family (1 of 2): malformed JSON, content types, wrong field types and random
- * field values on POST /v1/responses and POST /v1/chat/completions. The suite is one file per family, each with its
- * own stack (test/e2e/fuzz/support/world.ts says how every answer is checked; FUZZ_SEED, FUZZ_RUNS, FUZZ_SHRINK and
- * FUZZ_DEBUG as there).
+ * field values on POST /v1/responses and POST /v1/chat/completions. One stack of its own; what every answer must
+ * hold and the FUZZ_* settings: test/e2e/fuzz/support/config.ts.
  */
 import fc from 'fast-check';
 import { afterTheFuzzing } from './fuzz/support/after';
