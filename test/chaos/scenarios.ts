@@ -6,7 +6,8 @@
 import { Redis } from 'ioredis';
 import type OpenAI from 'openai';
 import { type MockUpstream, startMockUpstream } from '../../tools/mock-upstream/mock-upstream';
-import { waitFor } from '../support/env';
+import { msUntilExit, sleep, waitFor } from '../support/wait';
+import { isTerminal, terminalStatuses, waitForMockCalls } from '../support/poll';
 import { ferretProc, redisProc, type ServiceProc } from '../support/processes';
 import { KEYS, type Stack, startStack, UPSTREAM_KEY } from '../support/stack';
 
@@ -29,24 +30,11 @@ export interface ChaosEnv {
   mongoUri: string;
 }
 
-const TERMINAL = ['completed', 'failed', 'cancelled', 'incomplete'];
 const FAST_RECOVERY = { WORKER_LOCK_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000', LOG_LEVEL: 'info' };
 
-async function finalStatuses(client: OpenAI, ids: string[], timeoutMs: number): Promise<Map<string, string>> {
-  const statuses = new Map<string, string>();
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const id of ids) {
-      if (TERMINAL.includes(statuses.get(id) ?? '')) continue;
-      const r = await client.responses.retrieve(id).catch(() => null);
-      if (r?.status) statuses.set(id, r.status);
-    }
-    if (ids.every((id) => TERMINAL.includes(statuses.get(id) ?? ''))) break;
-    // Polling reads compete with the workers for the (serialized, in tests) MongoDB wire server.
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  return statuses;
-}
+/** Polls every second: polling reads compete with the workers for the (serialized, in tests) MongoDB wire server. */
+const finalStatuses = (client: OpenAI, ids: string[], timeoutMs: number) =>
+  terminalStatuses(client, ids, timeoutMs, 1000);
 
 /** How many times each job's result was written, from the workers' logs. */
 function resultWrites(stack: Stack): Map<string, number> {
@@ -82,7 +70,7 @@ function summarize(
     completed: count('completed'),
     failed: count('failed'),
     cancelled: count('cancelled'),
-    lost: ids.filter((id) => !TERMINAL.includes(statuses.get(id) ?? '')).length,
+    lost: ids.filter((id) => !isTerminal(statuses.get(id))).length,
     duplicateWrites: ids.reduce((n, id) => n + Math.max(0, (writes.get(id) ?? 0) - 1), 0),
     maxUpstreamCalls: Math.max(0, ...ids.map((id) => calls.get(id) ?? 0)),
     recoveryMs,
@@ -158,13 +146,7 @@ export async function killWorker(env: ChaosEnv, n: number, concurrency: number):
       const client = stack.client(KEYS.alice);
       // Kill while jobs are in flight: watch the mock during the submission itself.
       const submitting = submit(client, n, (i) => ({ mock_latency_ms: String(1500 + (i % 7) * 200) }));
-      await waitFor(
-        'jobs in flight',
-        () =>
-          mock.calls().filter((c) => c.outcome === 'running').length >= Math.min(concurrency, 10) ? true : undefined,
-        30_000,
-        20,
-      );
+      await waitForMockCalls(mock, 'running', Math.min(concurrency, 10), 30_000);
       const inFlight = mock.calls().filter((c) => c.outcome === 'running').length;
       const killedAt = Date.now();
       stack.killWorker(0);
@@ -174,7 +156,8 @@ export async function killWorker(env: ChaosEnv, n: number, concurrency: number):
       const interrupted = mock.calls().filter((c) => c.outcome === 'aborted').length;
       return withCalls(
         summarize('kill -9 a worker', stack, mock, ids, statuses, recoveryMs, [
-          `${inFlight} calls in flight at the kill, ${interrupted} of them cut and re-run; lock ${FAST_RECOVERY.WORKER_LOCK_MS} ms, stall check ${FAST_RECOVERY.WORKER_STALLED_INTERVAL_MS} ms`,
+          `${inFlight} calls in flight at the kill, ${interrupted} of them cut and re-run; ` +
+            `lock ${FAST_RECOVERY.WORKER_LOCK_MS} ms, stall check ${FAST_RECOVERY.WORKER_STALLED_INTERVAL_MS} ms`,
         ]),
         mock,
         ids,
@@ -205,7 +188,7 @@ async function probeOutage(
     statuses.push(res.status);
     const body = (await res.json()) as { error?: { type?: string; code?: string } };
     if (res.status === 503 && body.error?.code !== 'service_unavailable') envelopes = false;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   return { statuses, slowestMs, envelopes };
 }
@@ -247,20 +230,17 @@ export async function restartRedis(
       await redis!.kill('SIGKILL');
       const outage = await probeOutage(stack, 5);
       // A worker told to stop while Redis is away must still exit (within grace + the hard margin).
-      const stopAt = Date.now();
-      const spareExited = new Promise<number>((resolve) => spare.once('exit', () => resolve(Date.now() - stopAt)));
+      const spareExited = msUntilExit(spare, 20_000);
       spare.kill('SIGTERM');
-      const spareExitMs = await Promise.race([
-        spareExited,
-        new Promise<number>((r) => setTimeout(() => r(Infinity), 20_000)),
-      ]);
+      const spareExitMs = await spareExited;
       const restartedAt = Date.now();
       await redis!.start();
       const recoveryMs = await firstSuccess(stack, restartedAt);
       ids.push(...(await submit(client, Math.ceil(n / 2), () => ({}))));
       const statuses = await finalStatuses(client, ids, 90_000);
       const r = summarize('restart Redis', stack, mock, ids, statuses, recoveryMs, [
-        `while Redis was away: ${outage.statuses.join(',')} (slowest ${outage.slowestMs} ms); a worker sent SIGTERM meanwhile exited after ${spareExitMs} ms`,
+        `while Redis was away: ${outage.statuses.join(',')} (slowest ${outage.slowestMs} ms); ` +
+          `a worker sent SIGTERM meanwhile exited after ${spareExitMs} ms`,
       ]);
       return { ...withCalls(r, mock, ids), outage, spareExitMs };
     } finally {
@@ -286,12 +266,7 @@ export async function restartMongo(
       const client = stack.client(KEYS.alice);
       // Long calls: all are in flight when MongoDB goes, and finish while it is away.
       const ids = await submit(client, n, () => ({ mock_latency_ms: '5000' }));
-      await waitFor(
-        'jobs in flight',
-        () => (mock.calls().filter((c) => c.outcome === 'running').length >= n ? true : undefined),
-        30_000,
-        20,
-      );
+      await waitForMockCalls(mock, 'running', n, 30_000);
       await ferret!.kill('SIGKILL');
       const outage = await probeOutage(stack, 4);
       const restartedAt = Date.now();
@@ -299,7 +274,8 @@ export async function restartMongo(
       const recoveryMs = await firstSuccess(stack, restartedAt);
       const statuses = await finalStatuses(client, ids, 90_000);
       const r = summarize('restart MongoDB', stack, mock, ids, statuses, recoveryMs, [
-        `while MongoDB was away: ${outage.statuses.join(',')} (slowest ${outage.slowestMs} ms); results finished meanwhile were kept and written after`,
+        `while MongoDB was away: ${outage.statuses.join(',')} (slowest ${outage.slowestMs} ms); ` +
+          'results finished meanwhile were kept and written after',
       ]);
       return { ...withCalls(r, mock, ids), outage };
     } finally {
@@ -393,14 +369,8 @@ export async function gracefulShutdown(
       const client = stack.client(KEYS.alice, 1);
       const long = await submit(client, 3, () => ({ mock_latency_ms: '4000' }));
       const short = await submit(client, 2, () => ({ mock_latency_ms: '300' }));
-      await waitFor(
-        'jobs in flight',
-        () => (mock.calls().filter((c) => c.outcome === 'running').length >= 5 ? true : undefined),
-        10_000,
-        20,
-      );
-      const t = Date.now();
-      const exited = new Promise<number>((resolve) => stack.workers[0].once('exit', () => resolve(Date.now() - t)));
+      await waitForMockCalls(mock, 'running', 5, 10_000);
+      const exited = msUntilExit(stack.workers[0], 30_000);
       stack.workers[0].kill('SIGTERM');
       const workerExitMs = await exited;
       await stack.addWorker();
@@ -419,9 +389,8 @@ export async function gracefulShutdown(
         background: true,
         metadata: { mock_tokens: '20', mock_token_delay_ms: '100' },
       });
-      await new Promise((r) => setTimeout(r, 300));
-      const ta = Date.now();
-      const apiExited = new Promise<number>((resolve) => stack.apis[0].once('exit', () => resolve(Date.now() - ta)));
+      await sleep(300);
+      const apiExited = msUntilExit(stack.apis[0], 30_000);
       stack.apis[0].kill('SIGTERM');
       let drainedStream = false;
       for await (const e of stream) if (e.type === 'response.completed') drainedStream = true;
@@ -479,7 +448,7 @@ export async function cancelRaces(
         });
         keyOfJob.set(r.id, tag);
         ids.push(r.id);
-        await new Promise((res) => setTimeout(res, Math.floor(Math.random() * 700)));
+        await sleep(Math.floor(Math.random() * 700));
         const c = await clients[(i + 1) % 2].responses.cancel(r.id).catch((e: { message?: string }) => ({
           status: /Cannot cancel a (\w+)/.exec(e.message ?? '')?.[1] ?? 'error',
         }));
@@ -487,7 +456,7 @@ export async function cancelRaces(
         answered.set(r.id, { status: c.status ?? 'error', at: Date.now() });
       }
       const statuses = await finalStatuses(clients[0], ids, 60_000);
-      await new Promise((r) => setTimeout(r, 1500)); // a late result would land here
+      await sleep(1500); // a late result would land here
       const again = await finalStatuses(clients[0], ids, 10_000);
       const mismatches = ids.filter(
         (id) => answered.get(id)!.status !== again.get(id) || statuses.get(id) !== again.get(id),
@@ -505,7 +474,9 @@ export async function cancelRaces(
         else notAborted++;
       }
       const r = summarize('cancel races', stack, mock, ids, again, null, [
-        `${abortedUpstream} running calls aborted upstream, ${lateResultsDropped} results that arrived as the cancel landed were dropped, ${notAborted} running calls not aborted`,
+        `${abortedUpstream} running calls aborted upstream, ` +
+          `${lateResultsDropped} results that arrived as the cancel landed were dropped, ` +
+          `${notAborted} running calls not aborted`,
       ]);
       return { ...withCalls(r, mock, ids), mismatches, lateResultsDropped, abortedUpstream, notAborted };
     } finally {

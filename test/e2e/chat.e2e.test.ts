@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
 import { type MockUpstream, startMockUpstream } from '../../tools/mock-upstream/mock-upstream';
-import { uniqueName, waitFor } from '../support/env';
+import { uniqueName } from '../support/env';
+import { type BackgroundChat, pollUntilTerminal, waitForMockCall } from '../support/poll';
 import { KEYS, type Stack, startStack, UPSTREAM_KEY } from '../support/stack';
 
 let mock: MockUpstream;
@@ -34,19 +35,8 @@ afterAll(async () => {
 });
 
 const callsFor = (key: string) => mock.calls().filter((c) => c.key === key);
-type Bg = OpenAI.ChatCompletion & { status?: string; error?: { code: string; message: string } };
-
-async function pollChat(client: OpenAI, id: string): Promise<Bg> {
-  return waitFor(
-    `chat ${id} to finish`,
-    async () => {
-      const r = (await client.chat.completions.retrieve(id)) as Bg;
-      return ['queued', 'in_progress'].includes(r.status ?? '') ? undefined : r;
-    },
-    15_000,
-    100,
-  );
-}
+type Bg = BackgroundChat;
+const pollChat = (client: OpenAI, id: string) => pollUntilTerminal(client, id, { kind: 'chat' });
 
 describe('chat completions through the queue', () => {
   it('answers a ChatCompletion and does not store it by default', async () => {
@@ -221,16 +211,12 @@ describe('background chat jobs (our extension)', () => {
       background: true,
       metadata: { mock_key: key, mock_latency_ms: '30000' },
     } as never)) as Bg;
-    await waitFor('the upstream call', () => (callsFor(key)[0]?.outcome === 'running' ? true : undefined));
+    await waitForMockCall(mock, key, 'running');
     const cancelled = (await alice.post(`/chat/completions/${created.id}/cancel`, {
       headers: { 'x-should-retry': 'false' },
     })) as Bg;
     expect(cancelled.status).toBe('cancelled');
-    await waitFor(
-      'the mock to see the abort',
-      () => (callsFor(key)[0]?.outcome === 'aborted' ? true : undefined),
-      5000,
-    );
+    await waitForMockCall(mock, key, 'aborted', 5000);
     expect(((await alice.chat.completions.retrieve(created.id)) as Bg).status).toBe('cancelled');
     const again = (await alice.post(`/chat/completions/${created.id}/cancel`)) as Bg;
     expect(again.status).toBe('cancelled');

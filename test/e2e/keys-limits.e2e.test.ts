@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { type MockUpstream, startMockUpstream } from '../../tools/mock-upstream/mock-upstream';
 import { waitFor } from '../support/env';
+import { pollUntilTerminal, waitForMockCall } from '../support/poll';
 import { KEYS, type Stack, startStack, UPSTREAM_KEY } from '../support/stack';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
@@ -211,17 +212,7 @@ describe('rate limits across api replicas', () => {
     await alice[0].responses.cancel(slow[0].id);
     const fourth = await alice[1].responses.create({ model: 'gpt-test', input: 'fourth', background: true });
     const finished = await Promise.all(
-      [slow[1], slow[2], fourth].map((r) =>
-        waitFor(
-          `${r.id} to finish`,
-          async () => {
-            const now = await alice[0].responses.retrieve(r.id);
-            return ['queued', 'in_progress'].includes(now.status ?? '') ? undefined : now.status;
-          },
-          15_000,
-          100,
-        ),
-      ),
+      [slow[1], slow[2], fourth].map(async (r) => (await pollUntilTerminal(alice[0], r.id)).status),
     );
     expect(finished).toEqual(['completed', 'completed', 'completed']);
   });
@@ -357,10 +348,6 @@ describe('request limits', () => {
     expect(err.code).toBe('timeout');
     expect(err.message).toContain('did not finish within 2 seconds');
     expect(Date.now() - started).toBeLessThan(5000);
-    await waitFor(
-      'the upstream abort',
-      () => (mock.calls().find((c) => c.key === key)?.outcome === 'aborted' ? true : undefined),
-      5000,
-    );
+    await waitForMockCall(mock, key, 'aborted', 5000);
   });
 });

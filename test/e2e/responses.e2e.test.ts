@@ -4,7 +4,8 @@
  */
 import OpenAI from 'openai';
 import { type MockUpstream, startMockUpstream } from '../../tools/mock-upstream/mock-upstream';
-import { uniqueName, waitFor } from '../support/env';
+import { uniqueName } from '../support/env';
+import { pollUntilTerminal, waitForMockCall } from '../support/poll';
 import { KEYS, type Stack, startStack, UPSTREAM_KEY } from '../support/stack';
 
 let mock: MockUpstream;
@@ -23,18 +24,6 @@ afterAll(async () => {
   await stack?.stop();
   await mock?.close();
 });
-
-async function pollUntilDone(client: OpenAI, id: string, timeoutMs = 15_000) {
-  return waitFor(
-    `response ${id} to finish`,
-    async () => {
-      const r = await client.responses.retrieve(id);
-      return ['queued', 'in_progress'].includes(r.status ?? '') ? undefined : r;
-    },
-    timeoutMs,
-    100,
-  );
-}
 
 const callsFor = (key: string) => mock.calls().filter((c) => c.key === key);
 
@@ -60,7 +49,7 @@ describe('background responses', () => {
     expect(created.metadata).toEqual({ mock_key: key, topic: 'greeting' });
     expect(Math.abs(created.created_at - Date.now() / 1000)).toBeLessThan(60);
 
-    const done = await pollUntilDone(alice, created.id);
+    const done = await pollUntilTerminal(alice, created.id);
     expect(done.status).toBe('completed');
     expect(done.output_text).toBe('Mock token1 token2 token3 token4 token5 token6 token7');
     expect(done.usage).toMatchObject({ input_tokens: 2, output_tokens: 8, total_tokens: 10 });
@@ -81,16 +70,12 @@ describe('background responses', () => {
       background: true,
       metadata: { mock_key: key, mock_latency_ms: '30000' },
     });
-    await waitFor('the upstream call to start', () => (callsFor(key)[0]?.outcome === 'running' ? true : undefined));
+    await waitForMockCall(mock, key, 'running');
     const viaOtherReplica = stack.client(KEYS.alice, 1);
     const cancelled = await viaOtherReplica.responses.cancel(created.id);
     expect(cancelled.status).toBe('cancelled');
     expect(cancelled.id).toBe(created.id);
-    const aborted = await waitFor(
-      'the mock to see the abort',
-      () => (callsFor(key)[0]?.outcome === 'aborted' ? callsFor(key)[0] : undefined),
-      5000,
-    );
+    const aborted = await waitForMockCall(mock, key, 'aborted', 5000);
     expect(aborted.endedAt! - aborted.startedAt).toBeLessThan(10_000);
     // Cancelling again is idempotent, and the status sticks.
     expect((await alice.responses.cancel(created.id)).status).toBe('cancelled');
@@ -120,14 +105,14 @@ describe('background responses', () => {
     });
     const cancelled = await alice.responses.cancel(created.id);
     expect(cancelled.status).toBe('cancelled');
-    await Promise.all(blockers.map((b) => pollUntilDone(alice, b.id)));
+    await Promise.all(blockers.map((b) => pollUntilTerminal(alice, b.id)));
     expect((await alice.responses.retrieve(created.id)).status).toBe('cancelled');
     expect(callsFor(key)).toHaveLength(0);
   });
 
   it("refuses to cancel a finished response, with OpenAI's message", async () => {
     const created = await alice.responses.create({ model: 'gpt-test', input: 'quick', background: true });
-    await pollUntilDone(alice, created.id);
+    await pollUntilTerminal(alice, created.id);
     const err = await alice.responses.cancel(created.id).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect((err as InstanceType<typeof OpenAI.BadRequestError>).message).toBe(
@@ -144,7 +129,7 @@ describe('background responses', () => {
       background: true,
       metadata: { mock_key: key, mock_fail: '503', mock_fail_times: '2' },
     });
-    const done = await pollUntilDone(alice, created.id);
+    const done = await pollUntilTerminal(alice, created.id);
     expect(done.status).toBe('completed');
     expect(callsFor(key).map((c) => c.status)).toEqual([503, 503, 200]);
   });
@@ -157,7 +142,7 @@ describe('background responses', () => {
       background: true,
       metadata: { mock_key: key, mock_fail: '429', mock_fail_times: '1', mock_retry_after: '1' },
     });
-    expect((await pollUntilDone(alice, created.id)).status).toBe('completed');
+    expect((await pollUntilTerminal(alice, created.id)).status).toBe('completed');
     const [first, second] = callsFor(key);
     expect(first.status).toBe(429);
     expect(second.startedAt - first.endedAt!).toBeGreaterThanOrEqual(950);
@@ -171,7 +156,7 @@ describe('background responses', () => {
       background: true,
       metadata: { mock_key: key, mock_fail: '500' },
     });
-    const done = await pollUntilDone(alice, created.id);
+    const done = await pollUntilTerminal(alice, created.id);
     expect(done.status).toBe('failed');
     expect(done.error?.code).toBe('server_error');
     expect(done.error?.message).toContain('after 3 attempts');
@@ -187,7 +172,7 @@ describe('background responses', () => {
       background: true,
       metadata: { mock_key: key, mock_fail: '400' },
     });
-    const done = await pollUntilDone(alice, created.id);
+    const done = await pollUntilTerminal(alice, created.id);
     expect(done.status).toBe('failed');
     expect(done.error).toEqual({ code: 'invalid_value', message: 'mock upstream: injected 400' });
     expect(callsFor(key)).toHaveLength(1);
@@ -236,21 +221,17 @@ describe('synchronous responses', () => {
         { signal: controller.signal },
       )
       .catch((e: unknown) => e);
-    await waitFor('the upstream call to start', () => (callsFor(key)[0]?.outcome === 'running' ? true : undefined));
+    await waitForMockCall(mock, key, 'running');
     controller.abort();
     expect(await pending).toBeInstanceOf(OpenAI.APIUserAbortError);
-    await waitFor(
-      'the mock to see the abort',
-      () => (callsFor(key)[0]?.outcome === 'aborted' ? true : undefined),
-      5000,
-    );
+    await waitForMockCall(mock, key, 'aborted', 5000);
   });
 });
 
 describe('delete and input items', () => {
   it('deletes a response; afterwards get, cancel and input_items answer 404', async () => {
     const created = await alice.responses.create({ model: 'gpt-test', input: 'to delete', background: true });
-    await pollUntilDone(alice, created.id);
+    await pollUntilTerminal(alice, created.id);
     const res = await alice.delete(`/responses/${created.id}`);
     expect(res).toEqual({ id: created.id, object: 'response', deleted: true });
     await expect(alice.responses.retrieve(created.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
@@ -267,13 +248,9 @@ describe('delete and input items', () => {
       background: true,
       metadata: { mock_key: key, mock_latency_ms: '30000' },
     });
-    await waitFor('the upstream call to start', () => (callsFor(key)[0]?.outcome === 'running' ? true : undefined));
+    await waitForMockCall(mock, key, 'running');
     await alice.responses.delete(created.id);
-    await waitFor(
-      'the mock to see the abort',
-      () => (callsFor(key)[0]?.outcome === 'aborted' ? true : undefined),
-      5000,
-    );
+    await waitForMockCall(mock, key, 'aborted', 5000);
     await expect(alice.responses.retrieve(created.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
 
@@ -331,7 +308,7 @@ describe('isolation between users', () => {
     await expect(bob.responses.cancel(created.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     await expect(bob.responses.delete(created.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     await expect(bob.responses.inputItems.list(created.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
-    const done = await pollUntilDone(alice, created.id);
+    const done = await pollUntilTerminal(alice, created.id);
     expect(done.status).toBe('completed');
     expect(callsFor(key)).toHaveLength(1);
   });

@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { type MockUpstream, startMockUpstream } from '../../tools/mock-upstream/mock-upstream';
 import { testServices, uniqueName, waitFor } from '../support/env';
+import { waitForMockCall } from '../support/poll';
 import { KEYS, type Stack, startStack, UPSTREAM_KEY } from '../support/stack';
 
 let mock: MockUpstream;
@@ -191,12 +192,7 @@ describe('responses streaming', () => {
       if (e.type === 'response.output_text.delta') break; // closes the connection
     }
     const closedAt = Date.now();
-    const aborted = await waitFor(
-      'the mock to see the abort',
-      () => (callsFor(key)[0]?.outcome === 'aborted' ? callsFor(key)[0] : undefined),
-      3000,
-      20,
-    );
+    const aborted = await waitForMockCall(mock, key, 'aborted', 3000, 20);
     expect(aborted.endedAt! - closedAt).toBeLessThan(1000);
     expect(id).toMatch(/^resp_/);
   });
@@ -248,7 +244,7 @@ describe('responses streaming', () => {
     expect(Date.now() - cancelledAt).toBeLessThan(3000);
     expect(events.some((e) => e.type === 'response.completed')).toBe(false);
     expectContiguous(events, 0);
-    await waitFor('the abort upstream', () => (callsFor(key)[0]?.outcome === 'aborted' ? true : undefined), 3000);
+    await waitForMockCall(mock, key, 'aborted', 3000);
   });
 
   it('ends with response.failed when the upstream breaks after output was sent, without a retry', async () => {
@@ -397,12 +393,7 @@ describe('chat streaming', () => {
     });
     for await (const c of stream) if (c.choices[0]?.delta.content) break;
     const closedAt = Date.now();
-    const aborted = await waitFor(
-      'the abort',
-      () => (callsFor(key)[0]?.outcome === 'aborted' ? callsFor(key)[0] : undefined),
-      3000,
-      20,
-    );
+    const aborted = await waitForMockCall(mock, key, 'aborted', 3000, 20);
     expect(aborted.endedAt! - closedAt).toBeLessThan(1000);
   });
 

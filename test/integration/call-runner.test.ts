@@ -17,7 +17,8 @@ import { CallRunner, type RunContext } from '../../src/worker/call-runner.servic
 import { ResponseProtocol } from '../../src/worker/protocols/response-protocol';
 import { UpstreamClient } from '../../src/worker/upstream.client';
 import { type MockUpstream, startMockUpstream } from '../../tools/mock-upstream/mock-upstream';
-import { mongoUriFor, testServices, uniqueName, waitFor } from '../support/env';
+import { mongoUriFor, testServices, uniqueName } from '../support/env';
+import { waitForMockCall } from '../support/poll';
 
 @Module({})
 class RunnerHarness {
@@ -143,7 +144,7 @@ describe('CallRunner', () => {
     const key = uniqueName('flag-');
     const r = await insertQueued(repo, { mock_key: key, mock_latency_ms: '30000' });
     const running = runner.run(kind, protocol, job(r), ctx());
-    await waitFor('the upstream call', () => (callsFor(key)[0]?.outcome === 'running' ? true : undefined));
+    await waitForMockCall(mock, key, 'running');
     // Only the durable flag: no bus message, as if pub/sub lost it.
     await repo.transition({ userId: r.userId, responseId: r.responseId }, ['in_progress'], {
       status: 'cancelled',
@@ -152,11 +153,7 @@ describe('CallRunner', () => {
     const started = Date.now();
     expect(await running).toBe('cancelled');
     expect(Date.now() - started).toBeLessThan(3000);
-    await waitFor(
-      'the mock to see the abort',
-      () => (callsFor(key)[0]?.outcome === 'aborted' ? true : undefined),
-      3000,
-    );
+    await waitForMockCall(mock, key, 'aborted', 3000);
   });
 
   it('aborts at once when the job signal fires (worker.cancelJob)', async () => {
@@ -168,14 +165,10 @@ describe('CallRunner', () => {
     const r = await insertQueued(repo, { mock_key: key, mock_latency_ms: '30000' });
     const controller = new AbortController();
     const running = runner.run(kind, protocol, job(r), ctx({ signal: controller.signal }));
-    await waitFor('the upstream call', () => (callsFor(key)[0]?.outcome === 'running' ? true : undefined));
+    await waitForMockCall(mock, key, 'running');
     controller.abort();
     expect(await running).toBe('cancelled');
-    await waitFor(
-      'the mock to see the abort',
-      () => (callsFor(key)[0]?.outcome === 'aborted' ? true : undefined),
-      3000,
-    );
+    await waitForMockCall(mock, key, 'aborted', 3000);
   });
 
   it('drops a result that arrives after a cancel', async () => {
@@ -186,7 +179,7 @@ describe('CallRunner', () => {
     const key = uniqueName('late-');
     const r = await insertQueued(repo, { mock_key: key, mock_latency_ms: '400' });
     const running = runner.run(kind, protocol, job(r), ctx());
-    await waitFor('the upstream call', () => (callsFor(key)[0]?.outcome === 'running' ? true : undefined));
+    await waitForMockCall(mock, key, 'running');
     await repo.transition({ userId: r.userId, responseId: r.responseId }, ['in_progress'], {
       status: 'cancelled',
       cancelledAt: new Date(),

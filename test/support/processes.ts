@@ -2,7 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureFerretDb, FERRETDB_BIN, freePort, waitForPort } from '../../tools/dev/services';
+import {
+  ensureFerretDb,
+  FERRETDB_BIN,
+  ferretDbArgs,
+  freePort,
+  redisServerArgs,
+  waitForPort,
+} from '../../tools/dev/services';
 
 /** A service process a fault test can kill and start again on the same port and data. */
 export interface ServiceProc {
@@ -19,7 +26,12 @@ function managed(name: string, port: number, spawnIt: () => ChildProcess, url: s
     child = null;
     if (!c || c.exitCode !== null) return;
     await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
+      // Bounded: a server that ignores the signal is killed 5 s later.
+      const hard = setTimeout(() => c.kill('SIGKILL'), 5000);
+      c.once('exit', () => {
+        clearTimeout(hard);
+        resolve();
+      });
       c.kill(signal);
     });
   };
@@ -43,28 +55,9 @@ export async function redisProc(): Promise<ServiceProc> {
     'redis-server',
     port,
     () =>
-      spawn(
-        'redis-server',
-        [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--save',
-          '',
-          '--appendonly',
-          'yes',
-          '--appendfsync',
-          'always',
-          '--maxmemory-policy',
-          'noeviction',
-          '--dir',
-          dir,
-        ],
-        {
-          stdio: ['ignore', log, log],
-        },
-      ),
+      spawn('redis-server', redisServerArgs({ port, dir, appendOnly: true, fsyncAlways: true }), {
+        stdio: ['ignore', log, log],
+      }),
     `redis://127.0.0.1:${port}`,
   );
   await proc.start();
@@ -81,8 +74,7 @@ export async function ferretProc(): Promise<ServiceProc> {
   const proc = managed(
     'FerretDB',
     port,
-    () =>
-      spawn(FERRETDB_BIN, ['-listen', `127.0.0.1:${port}`, '-dir', join(dir, 'data')], { stdio: ['ignore', log, log] }),
+    () => spawn(FERRETDB_BIN, ferretDbArgs(port, join(dir, 'data')), { stdio: ['ignore', log, log] }),
     `mongodb://127.0.0.1:${port}`,
   );
   await proc.start();

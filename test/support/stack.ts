@@ -1,21 +1,49 @@
+/**
+ * The one stack starter: the built api and worker as separate processes against a Redis and a MongoDB wire server,
+ * each stack with its own database and queue prefix. The e2e tests, the fault scenarios and the bench all start their
+ * stacks here. No jest here: the bench compiles this file too.
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import OpenAI from 'openai';
-import { freePort } from '../../tools/dev/services';
-import { mongoUriFor, testServices, uniqueName, waitFor } from './env';
+import { freePort, mongoUriFor, ROOT } from '../../tools/dev/services';
+import { testServices, uniqueName } from './env';
+import { waitFor } from './wait';
 
-const DIST = resolve(__dirname, '..', '..', 'dist');
+const DIST = join(ROOT, 'dist');
 
 export const KEYS = { alice: 'sk-test-alice-0001', bob: 'sk-test-bob-0002', carol: 'sk-test-carol-0003' } as const;
 export const UPSTREAM_KEY = 'sk-upstream-secret-0003';
+
+/** What every test stack runs with unless a test says otherwise (StackOptions.env) or brings its own (baseEnv). */
+export const TEST_ENV: Readonly<Record<string, string>> = {
+  UPSTREAM_API_KEY: UPSTREAM_KEY,
+  API_KEYS: `${KEYS.alice}:alice,${KEYS.bob}:bob,${KEYS.carol}:carol`,
+  WORKER_CONCURRENCY: '8',
+  JOB_ATTEMPTS: '3',
+  RETRY_BASE_MS: '50',
+  CANCEL_POLL_MS: '1000',
+  // Limits are the subject of their own tests; elsewhere they stay out of the way.
+  RATE_LIMIT_RPM: '100000',
+  RATE_LIMIT_CONCURRENCY: '10000',
+  LOG_LEVEL: 'info',
+};
 
 export interface Stack {
   apiUrls: string[];
   apis: ChildProcess[];
   /** The environment the processes got (store URLs, prefix), for tools run against the stack. */
   env: Record<string, string>;
+  /** The stack's QUEUE_PREFIX and database name. */
+  prefix: string;
+  database: string;
+  /** The log file of each api and each worker, by index. */
+  apiLogFiles: string[];
+  workerLogFiles: string[];
   client(key: string, api?: number, options?: Partial<ConstructorParameters<typeof OpenAI>[0]>): OpenAI;
   workers: ChildProcess[];
   /** SIGKILL a worker (no cleanup), as a crash would. */
@@ -28,22 +56,49 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** Store URLs for one role. */
+export interface Stores {
+  redisUrl?: string;
+  mongoUri?: string;
+}
+
 export interface StackOptions {
   apis?: number;
   workers?: number;
   upstreamUrl: string;
-  /** Store URLs other than the test services' (fault tests bring their own). */
+  /** Store URLs other than the test services' (fault tests and the bench bring their own). */
   redisUrl?: string;
   mongoUri?: string;
   env?: Record<string, string>;
   /** Extra environment per api replica, by index. */
   apiEnv?: Record<string, string>[];
+  /** The environment every process starts from, under `env`: TEST_ENV unless given (the bench has its own). */
+  baseEnv?: Record<string, string>;
+  /**
+   * Store URLs the api processes or the workers use instead of redisUrl/mongoUri (the bench's counting proxies);
+   * the stack itself watches the direct ones.
+   */
+  apiStores?: Stores;
+  workerStores?: Stores;
+  /** QUEUE_PREFIX and database name; unique names by default. */
+  queuePrefix?: string;
+  database?: string;
+  /** Node flags for the api processes (a diagnostic flag such as --trace-gc; the app itself is unchanged). */
+  apiNodeFlags?: string[];
+  /** Where the process logs go; a new temp folder by default. */
+  logDir?: string;
+  /** How long each process may take to be ready (api: /health answers; worker: it listens). Default 20 s. */
+  readyTimeoutMs?: number;
+  /** How long stop() waits after SIGTERM before SIGKILL. Default 5 s. */
+  stopGraceMs?: number;
+  /** Called with every process started (the bench ends them all when it exits, whatever happens). */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
-/**
- * Runs the built api and worker as separate processes against the test Redis and MongoDB, each
- * stack with its own database and queue prefix. Requires `npm run build` (npm test does it).
- */
+/** Levels at which the worker logs "worker ready"; below them readiness is read from BullMQ's worker list. */
+const LOGS_READY = ['info', 'debug', 'trace'];
+
+/** Requires `npm run build` (npm test does it; the bench builds when dist/ is stale). */
 export async function startStack(opts: StackOptions): Promise<Stack> {
   if (!existsSync(join(DIST, 'main-api.js')))
     throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
@@ -51,65 +106,73 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     opts.redisUrl && opts.mongoUri ? { redisUrl: opts.redisUrl, mongoUri: opts.mongoUri } : testServices();
   const redisUrl = opts.redisUrl ?? services.redisUrl;
   const mongoUri = opts.mongoUri ?? services.mongoUri;
-  const logDir = mkdtempSync(join(tmpdir(), 'djq-stack-'));
+  const prefix = opts.queuePrefix ?? uniqueName('t');
+  const database = opts.database ?? uniqueName('t_');
+  const logDir = opts.logDir ?? mkdtempSync(join(tmpdir(), 'djq-stack-'));
+  const readyMs = opts.readyTimeoutMs ?? 20_000;
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     REDIS_URL: redisUrl,
-    MONGODB_URI: mongoUriFor(mongoUri, uniqueName('t_')),
-    QUEUE_PREFIX: uniqueName('t'),
+    MONGODB_URI: mongoUriFor(mongoUri, database),
+    QUEUE_PREFIX: prefix,
     UPSTREAM_BASE_URL: opts.upstreamUrl,
-    UPSTREAM_API_KEY: UPSTREAM_KEY,
-    API_KEYS: `${KEYS.alice}:alice,${KEYS.bob}:bob,${KEYS.carol}:carol`,
-    WORKER_CONCURRENCY: '8',
-    JOB_ATTEMPTS: '3',
-    RETRY_BASE_MS: '50',
-    CANCEL_POLL_MS: '1000',
-    // Limits are the subject of their own tests; elsewhere they stay out of the way.
-    RATE_LIMIT_RPM: '100000',
-    RATE_LIMIT_CONCURRENCY: '10000',
-    LOG_LEVEL: 'info',
+    ...(opts.baseEnv ?? TEST_ENV),
     ...opts.env,
   };
+  const storesEnv = (s: Stores | undefined): Record<string, string> => ({
+    ...(s?.redisUrl ? { REDIS_URL: s.redisUrl } : {}),
+    ...(s?.mongoUri ? { MONGODB_URI: mongoUriFor(s.mongoUri, database) } : {}),
+  });
   const children: ChildProcess[] = [];
   const logFiles: string[] = [];
-  const launch = (name: string, script: string, extra: Record<string, string>) => {
+  const launch = (name: string, args: string[], extra: Record<string, string>) => {
     const file = join(logDir, `${name}.log`);
     logFiles.push(file);
-    const out = createWriteStream(file);
-    const child = spawn(process.execPath, [join(DIST, script)], {
-      env: { ...env, ...extra },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.pipe(out);
-    child.stderr!.pipe(out);
+    // The child writes its log itself: nothing passes through this process.
+    const fd = openSync(file, 'a');
+    const child = spawn(process.execPath, args, { env: { ...env, ...extra }, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
     children.push(child);
-    return child;
+    opts.onSpawn?.(child);
+    return { child, file };
   };
   const logs = () =>
     logFiles.map((f) => `--- ${f}\n${existsSync(f) ? readFileSync(f, 'utf8').slice(-4000) : ''}`).join('\n');
 
   const apiUrls: string[] = [];
   const apis: ChildProcess[] = [];
+  const apiLogFiles: string[] = [];
   const workers: ChildProcess[] = [];
+  const workerLogFiles: string[] = [];
   const addWorker = async (extra: Record<string, string> = {}) => {
     const i = workers.length;
-    const child = launch(`worker${i}`, 'main-worker.js', extra);
-    const file = logFiles[logFiles.length - 1];
-    await waitFor(
-      `worker ${i} ready`,
-      () => (readFileSync(file, 'utf8').includes('worker ready') ? true : undefined),
-      20_000,
-      100,
-    );
-    workers.push(child);
-    return child;
+    const workerEnv = { ...storesEnv(opts.workerStores), ...extra };
+    const level = workerEnv.LOG_LEVEL ?? env.LOG_LEVEL ?? 'info';
+    // LOG_LEVEL=warn hides "worker ready": a worker is then ready once BullMQ lists its connection.
+    const listed = LOGS_READY.includes(level) ? null : await listeningWorkers(redisUrl, prefix);
+    try {
+      const before = listed ? await listed.count() : 0;
+      const { child, file } = launch(`worker${i}`, [join(DIST, 'main-worker.js')], workerEnv);
+      const ready = listed
+        ? async () => ((await listed.count()) > before ? true : undefined)
+        : () => (readFileSync(file, 'utf8').includes('worker ready') ? true : undefined);
+      await waitFor(`worker ${i} ready`, ready, readyMs, 100);
+      workers.push(child);
+      workerLogFiles.push(file);
+      return child;
+    } finally {
+      await listed?.close();
+    }
   };
   try {
     for (let i = 0; i < (opts.apis ?? 1); i++) {
       const port = await freePort();
-      apis.push(launch(`api${i}`, 'main-api.js', { ...opts.apiEnv?.[i], PORT: String(port) }));
+      const extra = { ...storesEnv(opts.apiStores), ...opts.apiEnv?.[i], PORT: String(port) };
+      const { child, file } = launch(`api${i}`, [...(opts.apiNodeFlags ?? []), join(DIST, 'main-api.js')], extra);
+      apis.push(child);
+      apiLogFiles.push(file);
       const url = `http://127.0.0.1:${port}`;
-      await waitFor(`api ${i} health`, async () => ((await fetch(`${url}/health`)).ok ? true : undefined), 20_000, 100);
+      await waitFor(`api ${i} health`, () => healthy(url), readyMs, 100);
       apiUrls.push(url);
     }
     for (let i = 0; i < (opts.workers ?? 1); i++) await addWorker();
@@ -122,6 +185,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     apiUrls,
     apis,
     env,
+    prefix,
+    database,
+    apiLogFiles,
+    workerLogFiles,
     workers,
     addWorker,
     logText: () => logFiles.map((f) => (existsSync(f) ? readFileSync(f, 'utf8') : '')).join('\n'),
@@ -129,21 +196,41 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       new OpenAI({ apiKey: key, baseURL: `${apiUrls[api]}/v1`, maxRetries: 0, timeout: 30_000, ...options }),
     killWorker: (i) => workers[i].kill('SIGKILL'),
     logs,
-    stop: async () => {
-      await Promise.all(
-        children.map(
-          (c) =>
-            new Promise<void>((res) => {
-              if (c.exitCode !== null || c.signalCode !== null) return res();
-              const t = setTimeout(() => c.kill('SIGKILL'), 5000);
-              c.once('exit', () => {
-                clearTimeout(t);
-                res();
-              });
-              c.kill('SIGTERM');
-            }),
-        ),
-      );
+    stop: () => Promise.all(children.map((c) => stopProcess(c, opts.stopGraceMs ?? 5000))).then(() => undefined),
+  };
+}
+
+async function healthy(url: string): Promise<true | undefined> {
+  const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+  await res.arrayBuffer();
+  return res.ok ? true : undefined;
+}
+
+/** How many workers BullMQ lists on the stack's responses queue (each worker process listens there). */
+async function listeningWorkers(redisUrl: string, prefix: string) {
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  connection.on('error', () => undefined); // failures surface as rejected commands
+  const queue = new Queue('responses', { prefix, connection });
+  return {
+    count: () => queue.getWorkersCount(),
+    close: async () => {
+      await queue.close().catch(() => undefined);
+      await connection.quit().catch(() => connection.disconnect());
     },
   };
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone (at the latest 2 s after SIGKILL). */
+export function stopProcess(child: ChildProcess, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const hard = setTimeout(resolve, graceMs + 2000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      clearTimeout(hard);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
 }

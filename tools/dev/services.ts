@@ -9,7 +9,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, statSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface Provisioned {
   redisUrl: string;
@@ -19,7 +19,18 @@ export interface Provisioned {
   pids: number[];
 }
 
-const ROOT = resolve(__dirname, '..', '..');
+/**
+ * The project's root: the nearest folder above this file with a package.json. This file runs from tools/dev (jest),
+ * dist-tools/dev (npm run local) and dist-bench/tools/dev (npm run bench), so a fixed number of '..' would not do.
+ */
+function projectRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+
+export const ROOT = projectRoot(__dirname);
 export const FERRETDB_BIN = join(ROOT, '.cache', 'bin', 'ferretdb-embedded');
 
 export interface ProvisionOptions {
@@ -48,20 +59,7 @@ export async function provisionServices(opts: ProvisionOptions = {}): Promise<Pr
     const port = await freePort();
     const redisDir = join(dir, 'redis');
     mkdirSync(redisDir, { recursive: true });
-    const args = [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      opts.persistent ? 'yes' : 'no',
-      '--maxmemory-policy',
-      'noeviction',
-      '--dir',
-      redisDir,
-    ];
+    const args = redisServerArgs({ port, dir: redisDir, appendOnly: opts.persistent ?? false });
     const child = startDetached('redis-server', args, join(dir, 'redis.log'), own);
     pids.push(child.pid!);
     await waitForPort('127.0.0.1', port, 10_000, 'redis-server');
@@ -69,7 +67,8 @@ export async function provisionServices(opts: ProvisionOptions = {}): Promise<Pr
     log(`redis-server started on ${redisUrl}`);
   } else {
     throw new Error(
-      'No Redis available. Set REDIS_URL=redis://host:port, or install redis-server (Debian: apt-get install redis-server) so it can be started on a free port.',
+      'No Redis available. Set REDIS_URL=redis://host:port, or install redis-server ' +
+        '(Debian: apt-get install redis-server) so it can be started on a free port.',
     );
   }
 
@@ -98,7 +97,7 @@ export async function provisionServices(opts: ProvisionOptions = {}): Promise<Pr
     const port = await freePort();
     const child = startDetached(
       FERRETDB_BIN,
-      ['-listen', `127.0.0.1:${port}`, '-dir', join(dir, 'ferretdb')],
+      ferretDbArgs(port, join(dir, 'ferretdb')),
       join(dir, 'ferretdb.log'),
       own,
     );
@@ -111,6 +110,37 @@ export async function provisionServices(opts: ProvisionOptions = {}): Promise<Pr
   return { redisUrl, mongoUri, mongoKind, pids };
 }
 
+/**
+ * The arguments of every redis-server we start (tests, fault tests, local runs, the bench): loopback only, no RDB
+ * snapshots, no eviction (BullMQ needs every key it wrote). `appendOnly` keeps data across restarts; `fsyncAlways`
+ * makes every write durable before it is acknowledged (the fault tests kill -9 it).
+ */
+export function redisServerArgs(o: {
+  port: number;
+  dir: string;
+  appendOnly?: boolean;
+  fsyncAlways?: boolean;
+}): string[] {
+  return [
+    ...['--port', String(o.port), '--bind', '127.0.0.1', '--save', ''],
+    ...['--appendonly', o.appendOnly ? 'yes' : 'no'],
+    ...(o.fsyncAlways ? ['--appendfsync', 'always'] : []),
+    ...['--maxmemory-policy', 'noeviction', '--dir', o.dir],
+  ];
+}
+
+/** The arguments of our FerretDB build: loopback on `port`, SQLite files in `dataDir`. */
+export function ferretDbArgs(port: number, dataDir: string): string[] {
+  return ['-listen', `127.0.0.1:${port}`, '-dir', dataDir];
+}
+
+/** The MongoDB URI with a database of its own. */
+export function mongoUriFor(base: string, db: string): string {
+  const u = new URL(base);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
 /** Builds our embedding of FerretDB when the binary is missing or older than its sources. */
 export function ensureFerretDb(log: (line: string) => void = () => undefined): void {
   const src = join(ROOT, 'tools', 'ferretdb');
@@ -118,7 +148,8 @@ export function ensureFerretDb(log: (line: string) => void = () => undefined): v
   if (existsSync(FERRETDB_BIN) && statSync(FERRETDB_BIN).mtimeMs >= newestSource) return;
   if (!onPath('go')) {
     throw new Error(
-      'No MongoDB available. Set MONGODB_URI=mongodb://host:port, put mongod on PATH, or install Go (>= 1.24) so FerretDB can be built from the Go module proxy (tools/ferretdb).',
+      'No MongoDB available. Set MONGODB_URI=mongodb://host:port, put mongod on PATH, or install Go (>= 1.24) ' +
+        'so FerretDB can be built from the Go module proxy (tools/ferretdb).',
     );
   }
   log('building FerretDB from the Go module proxy (first run only; about two minutes)...');

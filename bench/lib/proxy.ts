@@ -1,0 +1,165 @@
+/** Counting TCP proxies for the MongoDB wire protocol and RESP: round trips per command, bytes untouched. */
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+type Counts = Record<string, number>;
+
+/**
+ * A TCP proxy on 127.0.0.1 that forwards bytes untouched and counts the client's request
+ * messages by name: MongoDB wire-protocol messages (16-byte header: messageLength, requestID,
+ * responseTo, opCode; OP_MSG named by its command, the first key of the body document), or RESP
+ * commands (named by their first argument). Each request is one round trip (MongoDB
+ * `moreToCome` messages, which get no reply, are counted under their own name).
+ */
+export class CountingProxy {
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  counts: Counts = {};
+  port = 0;
+
+  constructor(
+    private readonly target: { host: string; port: number },
+    private readonly protocol: 'mongo' | 'resp',
+  ) {}
+
+  async listen(): Promise<number> {
+    this.server = createServer((client) => this.accept(client));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.port = (this.server.address() as { port: number }).port;
+    return this.port;
+  }
+
+  snapshot(): Counts {
+    return { ...this.counts };
+  }
+
+  private count(name: string): void {
+    this.counts[name] = (this.counts[name] ?? 0) + 1;
+  }
+
+  private accept(client: Socket): void {
+    const upstream = createConnection(this.target);
+    this.sockets.add(client).add(upstream);
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
+    const parse = this.protocol === 'mongo' ? mongoParser((n) => this.count(n)) : respParser((n) => this.count(n));
+    client.on('data', (chunk: Buffer) => {
+      parse(chunk);
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+      this.sockets.delete(client);
+      this.sockets.delete(upstream);
+    };
+    client.on('close', close).on('error', close);
+    upstream.on('close', close).on('error', close);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+export function diffCounts(after: Counts, before: Counts): Counts {
+  const out: Counts = {};
+  for (const [k, v] of Object.entries(after)) {
+    const d = v - (before[k] ?? 0);
+    if (d !== 0) out[k] = d;
+  }
+  return out;
+}
+
+export const sumCounts = (c: Counts, exclude: (name: string) => boolean = () => false) =>
+  Object.entries(c).reduce((s, [k, v]) => (exclude(k) ? s : s + v), 0);
+
+function mongoParser(onMessage: (name: string) => void): (chunk: Buffer) => void {
+  let buf: Buffer = Buffer.alloc(0);
+  return (chunk) => {
+    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    while (buf.length >= 16) {
+      const len = buf.readInt32LE(0);
+      if (len < 16 || buf.length < len) break;
+      onMessage(mongoMessageName(buf.subarray(0, len)));
+      buf = buf.subarray(len);
+    }
+  };
+}
+
+function cstring(b: Buffer, at: number): string {
+  const end = b.indexOf(0, at);
+  return b.toString('utf8', at, end < 0 ? b.length : end);
+}
+
+function mongoMessageName(msg: Buffer): string {
+  const opCode = msg.readInt32LE(12);
+  if (opCode === 2013) {
+    const flags = msg.readUInt32LE(16);
+    const end = msg.length - (flags & 1 ? 4 : 0); // checksum present
+    let off = 20;
+    while (off < end) {
+      const kind = msg[off++];
+      if (kind === 0) {
+        const name = cstring(msg, off + 5); // int32 size, element type byte, then the key
+        return flags & 2 ? `${name} (moreToCome)` : name;
+      }
+      off += msg.readInt32LE(off); // kind 1: a document sequence; its size includes itself
+    }
+    return 'op_msg?';
+  }
+  if (opCode === 2004) {
+    const coll = cstring(msg, 20);
+    const docAt = 20 + Buffer.byteLength(coll) + 1 + 8;
+    return `op_query:${cstring(msg, docAt + 5)}`;
+  }
+  return `opcode_${opCode}`;
+}
+
+function respParser(onCommand: (name: string) => void): (chunk: Buffer) => void {
+  let buf: Buffer = Buffer.alloc(0);
+  const line = (from: number): [string, number] | null => {
+    const at = buf.indexOf('\r\n', from);
+    return at < 0 ? null : [buf.toString('latin1', from, at), at + 2];
+  };
+  return (chunk) => {
+    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    for (;;) {
+      if (buf.length === 0) return;
+      if (buf[0] !== 0x2a /* '*' */) {
+        const l = line(0);
+        if (!l) return;
+        onCommand(`inline:${l[0].split(' ')[0].toLowerCase()}`);
+        buf = buf.subarray(l[1]);
+        continue;
+      }
+      const head = line(0);
+      if (!head) return;
+      const n = Number(head[0].slice(1));
+      let off = head[1];
+      let name = '';
+      let complete = true;
+      for (let i = 0; i < n; i++) {
+        const l = line(off);
+        if (!l) {
+          complete = false;
+          break;
+        }
+        const len = Number(l[0].slice(1));
+        if (buf.length < l[1] + len + 2) {
+          complete = false;
+          break;
+        }
+        if (i === 0) name = buf.toString('latin1', l[1], l[1] + len).toLowerCase();
+        off = l[1] + len + 2;
+      }
+      if (!complete) return;
+      onCommand(name);
+      buf = buf.subarray(off);
+    }
+  };
+}
