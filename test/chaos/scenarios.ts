@@ -4,6 +4,7 @@
  * figures; the jest suite asserts on them at CI size, `npm run chaos` prints them larger.
  */
 import { Redis } from 'ioredis';
+import { MongoClient } from 'mongodb';
 import type OpenAI from 'openai';
 import { type MockUpstream, startMockUpstream } from '../../tools/mock-upstream/mock-upstream';
 import { msUntilExit, sleep, waitFor } from '../support/wait';
@@ -18,7 +19,7 @@ export interface ScenarioResult {
   failed: number;
   cancelled: number;
   lost: number;
-  /** Result writes beyond one per job (from the workers' "finished" log lines). */
+  /** Terminal transitions beyond one per call (counted on the records themselves). */
   duplicateWrites: number;
   /** Upstream calls per job, at most. */
   maxUpstreamCalls: number;
@@ -36,22 +37,26 @@ const FAST_RECOVERY = { WORKER_LOCK_MS: '2000', WORKER_STALLED_INTERVAL_MS: '100
 const finalStatuses = (client: OpenAI, ids: string[], timeoutMs: number) =>
   terminalStatuses(client, ids, timeoutMs, 1000);
 
-/** How many times each job's result was written, from the workers' logs. */
-function resultWrites(stack: Stack): Map<string, number> {
-  const writes = new Map<string, number>();
-  for (const line of stack.logText().split('\n')) {
-    if (!line.includes(' finished"')) continue;
-    try {
-      const entry = JSON.parse(line) as { msg?: string; id?: string };
-      if (entry.id && /finished$/.test(entry.msg ?? '')) writes.set(entry.id, (writes.get(entry.id) ?? 0) + 1);
-    } catch {
-      // not a log line of ours
-    }
+/**
+ * How many terminal transitions each call's record took: the repository counts them on the record itself
+ * (`terminalWrites`, incremented by the same conditional update that writes the final state), so this is the
+ * invariant, not a reading of log text.
+ */
+async function terminalWrites(stack: Stack, ids: string[]): Promise<Map<string, number>> {
+  const mongo = await MongoClient.connect(stack.env.MONGODB_URI);
+  try {
+    const docs = await mongo
+      .db()
+      .collection('responses')
+      .find({ responseId: { $in: ids } }, { projection: { responseId: 1, terminalWrites: 1 } })
+      .toArray();
+    return new Map(docs.map((d) => [String(d.responseId), Number(d.terminalWrites ?? 0)]));
+  } finally {
+    await mongo.close();
   }
-  return writes;
 }
 
-function summarize(
+async function summarize(
   name: string,
   stack: Stack,
   mock: MockUpstream,
@@ -59,9 +64,9 @@ function summarize(
   statuses: Map<string, string>,
   recoveryMs: number | null,
   notes: string[],
-): ScenarioResult {
+): Promise<ScenarioResult> {
   const count = (s: string) => ids.filter((id) => statuses.get(id) === s).length;
-  const writes = resultWrites(stack);
+  const writes = await terminalWrites(stack, ids);
   const calls = new Map<string, number>();
   for (const c of mock.calls()) calls.set(c.key, (calls.get(c.key) ?? 0) + 1);
   return {
@@ -155,7 +160,7 @@ export async function killWorker(env: ChaosEnv, n: number, concurrency: number):
       const recoveryMs = Date.now() - killedAt;
       const interrupted = mock.calls().filter((c) => c.outcome === 'aborted').length;
       return withCalls(
-        summarize('kill -9 a worker', stack, mock, ids, statuses, recoveryMs, [
+        await summarize('kill -9 a worker', stack, mock, ids, statuses, recoveryMs, [
           `${inFlight} calls in flight at the kill, ${interrupted} of them cut and re-run; ` +
             `lock ${FAST_RECOVERY.WORKER_LOCK_MS} ms, stall check ${FAST_RECOVERY.WORKER_STALLED_INTERVAL_MS} ms`,
         ]),
@@ -238,7 +243,7 @@ export async function restartRedis(
       const recoveryMs = await firstSuccess(stack, restartedAt);
       ids.push(...(await submit(client, Math.ceil(n / 2), () => ({}))));
       const statuses = await finalStatuses(client, ids, 90_000);
-      const r = summarize('restart Redis', stack, mock, ids, statuses, recoveryMs, [
+      const r = await summarize('restart Redis', stack, mock, ids, statuses, recoveryMs, [
         `while Redis was away: ${outage.statuses.join(',')} (slowest ${outage.slowestMs} ms); ` +
           `a worker sent SIGTERM meanwhile exited after ${spareExitMs} ms`,
       ]);
@@ -273,7 +278,7 @@ export async function restartMongo(
       await ferret!.start();
       const recoveryMs = await firstSuccess(stack, restartedAt);
       const statuses = await finalStatuses(client, ids, 90_000);
-      const r = summarize('restart MongoDB', stack, mock, ids, statuses, recoveryMs, [
+      const r = await summarize('restart MongoDB', stack, mock, ids, statuses, recoveryMs, [
         `while MongoDB was away: ${outage.statuses.join(',')} (slowest ${outage.slowestMs} ms); ` +
           'results finished meanwhile were kept and written after',
       ]);
@@ -338,7 +343,7 @@ export async function upstreamFaults(
         permanent: statuses.get(cutId) ?? '?',
         error: (await client.responses.retrieve(cutId)).error?.message ?? '',
       };
-      const r = summarize('upstream faults', stack, mock, ids, statuses, Date.now() - started, [
+      const r = await summarize('upstream faults', stack, mock, ids, statuses, Date.now() - started, [
         'every job terminal; time is until the last one',
       ]);
       return { ...withCalls(r, mock, ids), byMode };
@@ -399,7 +404,7 @@ export async function gracefulShutdown(
 
       const ids = [...long, ...short];
       const statuses = await finalStatuses(client, ids, 30_000);
-      const r = summarize('graceful shutdown', stack, mock, ids, statuses, workerExitMs, [
+      const r = await summarize('graceful shutdown', stack, mock, ids, statuses, workerExitMs, [
         `worker exited ${workerExitMs} ms after SIGTERM (grace 1000 ms), ${long.length} long jobs handed back`,
         `api exited ${apiExitMs} ms after SIGTERM with its open call and stream finished`,
       ]);
@@ -473,7 +478,7 @@ export async function cancelRaces(
         else if (call.outcome === 'ok' && call.endedAt! <= answered.get(id)!.at) lateResultsDropped++;
         else notAborted++;
       }
-      const r = summarize('cancel races', stack, mock, ids, again, null, [
+      const r = await summarize('cancel races', stack, mock, ids, again, null, [
         `${abortedUpstream} running calls aborted upstream, ` +
           `${lateResultsDropped} results that arrived as the cancel landed were dropped, ` +
           `${notAborted} running calls not aborted`,
@@ -505,7 +510,7 @@ export async function redisDataLoss(env: ChaosEnv, n: number): Promise<ScenarioR
       await stack.addWorker();
       const statuses = await finalStatuses(client, ids, 60_000);
       return withCalls(
-        summarize('Redis loses its data', stack, mock, ids, statuses, Date.now() - lostAt, [
+        await summarize('Redis loses its data', stack, mock, ids, statuses, Date.now() - lostAt, [
           'every queued job re-enqueued from MongoDB by the recovery sweep (interval 500 ms, age 1 s)',
         ]),
         mock,

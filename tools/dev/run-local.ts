@@ -39,7 +39,7 @@ function lock(dataDir: string): () => void {
 }
 
 async function main(): Promise<void> {
-  const dataDir = join(ROOT, '.local');
+  const dataDir = process.env.LOCAL_DATA_DIR ?? join(ROOT, '.local');
   mkdirSync(dataDir, { recursive: true });
   const unlock = lock(dataDir);
   const services = await provisionServices({ log: say, dataDir, persistent: true, ownProcessGroup: true });
