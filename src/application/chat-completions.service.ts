@@ -1,5 +1,14 @@
-import { Injectable } from '@nestjs/common';
-import { ACTIVE_STATUSES, callerFields, type ChatCompletionRecord, keyOf, newCallRecord } from '../domain/call';
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/tokens';
+import {
+  ACTIVE_STATUSES,
+  callerFields,
+  type ChatCompletionRecord,
+  isReadable,
+  keyOf,
+  newCallRecord,
+} from '../domain/call';
 import type { Caller } from '../domain/caller';
 import { toChatCompletion, toStoredMessages } from '../domain/chat-view';
 import { AppError } from '../domain/errors';
@@ -32,6 +41,7 @@ export class ChatCompletionsService {
     private readonly admission: CallAdmission,
     private readonly calls: CallLifecycle,
     private readonly streams: CallStreamService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async create(
@@ -100,14 +110,19 @@ export class ChatCompletionsService {
       });
     } finally {
       await slot();
-      if (!record.store) await this.calls.forget(this.kind, keyOf(record));
+      if (!record.store && !record.background) await this.calls.forget(this.kind, keyOf(record));
     }
   }
 
-  /** Owner-scoped and stored only: anything else answers 404. */
+  /** Owner-scoped; stored, or a background job within its retention: anything else answers 404. */
   private async stored(caller: Caller, id: string): Promise<ChatCompletionRecord> {
     const record = await this.kind.repo.find({ userId: caller.userId, responseId: id });
-    if (!record || !record.store) throw this.kind.notFound(id);
+    const readable = record && (record.store || record.background) && isReadable(record, this.retentionMs);
+    if (!readable) throw this.kind.notFound(id);
     return record;
+  }
+
+  private get retentionMs(): number {
+    return this.config.ephemeralRetentionS * 1000;
   }
 }

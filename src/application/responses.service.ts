@@ -1,12 +1,7 @@
-import { Injectable } from '@nestjs/common';
-import {
-  ACTIVE_STATUSES,
-  callerFields,
-  keyOf,
-  newCallRecord,
-  type ResponseRecord,
-  TERMINAL_STATUSES,
-} from '../domain/call';
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/tokens';
+import { ACTIVE_STATUSES, callerFields, isReadable, keyOf, newCallRecord, type ResponseRecord } from '../domain/call';
 import type { Caller } from '../domain/caller';
 import { AppError } from '../domain/errors';
 import { newResponseId } from '../domain/ids';
@@ -29,6 +24,7 @@ import { ResponseCalls } from './call-kinds';
 import { CallAdmission } from './call-admission.service';
 import { CallLifecycle } from './call-lifecycle.service';
 import { CallStreamService, type StreamFormat } from './call-stream.service';
+import { TurnContext } from './turn-context.service';
 
 /**
  * Responses events on the wire: `event:` and `data:` lines, our sequence number inside. Lifecycle events are logged
@@ -57,6 +53,8 @@ export class ResponsesService {
     private readonly admission: CallAdmission,
     private readonly calls: CallLifecycle,
     private readonly streams: CallStreamService,
+    private readonly turns: TurnContext,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
@@ -70,6 +68,7 @@ export class ResponsesService {
     clientGone: AbortSignal,
   ): Promise<CallAnswer> {
     const req = createResponseRequest(body.value);
+    const place = await this.turns.resolve(caller, req);
     const responseId = newResponseId();
     // A stream's slot first: over MAX_STREAMS_PER_KEY, nothing is created.
     const slot = req.stream ? await this.streams.openSlot(caller) : null;
@@ -80,6 +79,8 @@ export class ResponsesService {
         output: [],
         usage: null,
         incompleteDetails: null,
+        ...place,
+        conversationAppendedAt: null,
       });
     const firstEvents = (r: ResponseRecord) => (this.kind.logsEvents(r) ? acceptedEvents(r) : []);
     // A retry with the same Idempotency-Key gets the call the first request made, answered the same way.
@@ -139,14 +140,15 @@ export class ResponsesService {
       yield* this.streams.frames(this.kind, RESPONSE_STREAM, record, afterSeq, clientGone, opts);
     } finally {
       await slot();
-      if (!record.store) await this.calls.forget(this.kind, keyOf(record));
+      // A synchronous call that keeps nothing goes once answered; a background one stays for its retention.
+      if (!record.store && !record.background) await this.calls.forget(this.kind, keyOf(record));
     }
   }
 
   /** Owner-scoped read: another user's id, an unknown id and a finished non-stored one all answer 404. */
   private async visible(caller: Caller, responseId: string): Promise<ResponseRecord> {
     const record = await this.kind.repo.find({ userId: caller.userId, responseId });
-    if (!record || (!record.store && TERMINAL_STATUSES.includes(record.status))) throw this.kind.notFound(responseId);
+    if (!record || !isReadable(record, this.config.ephemeralRetentionS * 1000)) throw this.kind.notFound(responseId);
     return record;
   }
 }

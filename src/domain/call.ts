@@ -151,6 +151,12 @@ export interface ResponseRecord extends CallRecord {
   output: Record<string, unknown>[];
   usage: Record<string, unknown> | null;
   incompleteDetails: Record<string, unknown> | null;
+  /** The response this one continues (`previous_response_id`), and every response before it, oldest first. */
+  previousResponseId: string | null;
+  chain: string[];
+  /** The conversation this turn belongs to, and when its items were appended to it. */
+  conversationId: string | null;
+  conversationAppendedAt: Date | null;
 }
 
 /**
@@ -161,3 +167,22 @@ export type ChatCompletionRecord = CallRecord;
 
 /** A record with its storage id, for OhMyGPT's item shape (`_id`). */
 export type RecordWithId<R extends CallRecord = CallRecord> = R & { _id: string };
+
+/**
+ * Whether a call can still be read. Stored calls can; a call that keeps nothing (`store: false`) only while it runs,
+ * and a background one also for `retentionMs` after it ended, so it can be polled and streamed (then it is removed).
+ */
+export function isReadable(r: CallRecord, retentionMs: number, now = Date.now()): boolean {
+  if (r.store || ACTIVE_STATUSES.includes(r.status)) return true;
+  return r.background && new Date(r.updatedAt).getTime() > now - retentionMs;
+}
+
+/** A finished response that belongs to a conversation and has not been added to it yet. */
+export function isPendingConversationTurn(r: CallRecord): r is ResponseRecord & { conversationId: string } {
+  const turn = r as Partial<ResponseRecord>;
+  return (
+    typeof turn.conversationId === 'string' &&
+    !turn.conversationAppendedAt &&
+    (r.status === 'completed' || r.status === 'incomplete')
+  );
+}

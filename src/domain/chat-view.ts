@@ -55,7 +55,8 @@ export function toStoredMessages(r: ChatCompletionRecord): JsonObject[] {
 export function toOhMyGptItem(r: RecordWithId): JsonObject {
   return {
     _id: r._id,
-    userId: r.userId,
+    // A number when the user id is one, as in OhMyGPT's documented record.
+    userId: /^\d{1,15}$/.test(r.userId) ? Number(r.userId) : r.userId,
     omgUrId: r.omgUrId,
     reqBodyHash: r.reqBodyHash,
     createdAt: new Date(r.createdAt).toISOString(),

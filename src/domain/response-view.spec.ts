@@ -39,6 +39,10 @@ function record(over: Partial<ResponseRecord> = {}): ResponseRecord {
     keyId: 'key_1',
     day: '2026-01-01',
     deletedAt: null,
+    previousResponseId: null,
+    chain: [],
+    conversationId: null,
+    conversationAppendedAt: null,
     ...over,
   };
 }

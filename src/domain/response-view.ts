@@ -60,6 +60,9 @@ export function toResponseObject(r: ResponseRecord): JsonObject {
     instructions: request.instructions ?? null,
     ...echo,
     model: echo.model ?? r.model,
+    // What the turn continues, as resolved (the request may name a conversation by id or by {id}).
+    previous_response_id: r.previousResponseId ?? null,
+    conversation: r.conversationId ? { id: r.conversationId } : null,
     output: r.output,
     usage: r.usage,
     metadata: r.metadata ?? {},

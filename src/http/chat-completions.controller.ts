@@ -17,6 +17,7 @@ import { APP_CONFIG } from '../config/tokens';
 import { AuthGuard, CurrentCaller } from './auth.guard';
 import { checkId } from './ids';
 import { clientGoneSignal, ReqContext } from './request-context';
+import { withPollHint } from './poll-hint';
 import { sendAnswer } from './sse-writer';
 import { ValidBody, ValidQuery } from './validated';
 
@@ -53,8 +54,12 @@ export class ChatCompletionsController {
   }
 
   @Get(':id')
-  retrieve(@CurrentCaller() caller: Caller, @Param('id') id: string): Promise<JsonObject> {
-    return this.chat.retrieve(caller, checkId(id, notFound));
+  async retrieve(
+    @CurrentCaller() caller: Caller,
+    @Param('id') id: string,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<JsonObject> {
+    return withPollHint(res, await this.chat.retrieve(caller, checkId(id, notFound)), this.config.pollAfterMs);
   }
 
   @Post(':id')

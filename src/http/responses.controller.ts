@@ -16,6 +16,7 @@ import { APP_CONFIG } from '../config/tokens';
 import { AuthGuard, CurrentCaller } from './auth.guard';
 import { checkId } from './ids';
 import { clientGoneSignal, ReqContext } from './request-context';
+import { withPollHint } from './poll-hint';
 import { sendAnswer } from './sse-writer';
 import { ValidBody, ValidQuery } from './validated';
 
@@ -52,7 +53,11 @@ export class ResponsesController {
     @Res() res: Response,
   ): Promise<void> {
     const responseId = checkId(id, notFound);
-    if (!query.stream) return void res.json(await this.responses.retrieve(caller, responseId));
+    if (!query.stream) {
+      return void res.json(
+        withPollHint(res, await this.responses.retrieve(caller, responseId), this.config.pollAfterMs),
+      );
+    }
     const answer = await this.responses.stream(caller, responseId, query.afterSeq, clientGoneSignal(req, res));
     await sendAnswer(res, answer, this.config.sseHeartbeatMs);
   }

@@ -7,6 +7,7 @@ import { InfraModule } from '../infra/infra.module';
 import type { Logger } from '../infra/logger';
 import { PersistenceModule } from '../persistence/persistence.module';
 import { ChatModule } from './chat.module';
+import { ConversationsModule } from './conversations.module';
 import { HealthModule } from './health.module';
 import { KeysModule } from './keys.module';
 import { OhMyGptModule } from './ohmygpt.module';
@@ -25,6 +26,7 @@ export class ApiModule {
         KeysModule,
         ResponsesModule,
         ChatModule,
+        ConversationsModule,
         OhMyGptModule,
         UsageModule,
         HealthModule,

@@ -10,6 +10,7 @@ import { CallRunner } from '../worker/call-runner.service';
 import { ChatProtocol } from '../worker/protocols/chat-protocol';
 import { ResponseProtocol } from '../worker/protocols/response-protocol';
 import { RecoverySweep } from '../worker/recovery-sweep.service';
+import { TurnHistory } from '../worker/turn-history.service';
 import { UpstreamClient } from '../worker/upstream.client';
 import { CallKindsModule } from './call-kinds.module';
 
@@ -22,6 +23,7 @@ export class WorkerModule {
       imports: [InfraModule.forRoot(config, logger), PersistenceModule.forRoot(config), CallKindsModule],
       providers: [
         UpstreamClient,
+        TurnHistory,
         ResponseProtocol,
         ChatProtocol,
         CallFinisher,

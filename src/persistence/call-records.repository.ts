@@ -22,6 +22,7 @@ export interface CallRecordStore<R extends CallRecord> {
   update(key: CallKey, changes: CallChanges<R>): Promise<R | null>;
   recordUsage(key: CallKey, changes: CallChanges<R>): Promise<boolean>;
   findStaleActive(before: Date, limit: number): Promise<R[]>;
+  findExpiredEphemeral(endedBefore: Date, limit: number): Promise<R[]>;
   delete(key: CallKey): Promise<boolean>;
   remove(key: CallKey): Promise<void>;
 }
@@ -107,6 +108,26 @@ export abstract class CallRecordsRepository<R extends CallRecord> implements Cal
   async findStaleActive(before: Date, limit: number): Promise<R[]> {
     const docs = await this.model
       .find({ status: { $in: [...ACTIVE_STATUSES] }, deletedAt: null, updatedAt: { $lt: before } })
+      .sort({ updatedAt: 1 })
+      .limit(limit)
+      .lean<WithId<R>[]>()
+      .exec();
+    return docs.map(strip);
+  }
+
+  /**
+   * SYSTEM USE ONLY (the recovery sweep): background calls that keep nothing (`store: false`), finished before
+   * `endedBefore` and not yet removed: their retention is over.
+   */
+  async findExpiredEphemeral(endedBefore: Date, limit: number): Promise<R[]> {
+    const docs = await this.model
+      .find({
+        status: { $in: [...TERMINAL_STATUSES] },
+        updatedAt: { $lt: endedBefore },
+        store: false,
+        background: true,
+        deletedAt: null,
+      })
       .sort({ updatedAt: 1 })
       .limit(limit)
       .lean<WithId<R>[]>()

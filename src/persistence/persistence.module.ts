@@ -8,6 +8,13 @@ import { ChatCompletionsRepository } from './chat-completions.repository';
 import { RESPONSE_MODEL, ResponseSchema } from './response.schema';
 import { ResponsesRepository } from './responses.repository';
 import { IDEMPOTENCY_MODEL, IdempotencyKeySchema } from './idempotency.schema';
+import {
+  CONVERSATION_ITEM_MODEL,
+  CONVERSATION_MODEL,
+  ConversationItemSchema,
+  ConversationSchema,
+} from './conversation.schema';
+import { ConversationsRepository } from './conversations.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 import { MongoHealth } from './store-health';
 
@@ -16,6 +23,7 @@ const REPOSITORIES = [
   ChatCompletionsRepository,
   ApiKeysRepository,
   IdempotencyRepository,
+  ConversationsRepository,
   MongoHealth,
 ];
 
@@ -40,6 +48,8 @@ export class PersistenceModule {
           { name: CHAT_COMPLETION_MODEL, schema: ChatCompletionSchema },
           { name: API_KEY_MODEL, schema: ApiKeySchema },
           { name: IDEMPOTENCY_MODEL, schema: IdempotencyKeySchema },
+          { name: CONVERSATION_MODEL, schema: ConversationSchema },
+          { name: CONVERSATION_ITEM_MODEL, schema: ConversationItemSchema },
         ]),
       ],
       providers: REPOSITORIES,

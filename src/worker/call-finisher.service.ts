@@ -1,7 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { CallKind } from '../application/call-kinds';
 import type { AppConfig } from '../config/app-config';
-import { ACTIVE_STATUSES, type CallChanges, type CallErrorInfo, type CallKey, type CallRecord } from '../domain/call';
+import {
+  ACTIVE_STATUSES,
+  type CallChanges,
+  type CallErrorInfo,
+  type CallKey,
+  type CallRecord,
+  isPendingConversationTurn,
+} from '../domain/call';
 import { costCoins } from '../domain/pricing';
 import { EventLog } from '../infra/event-log.service';
 import { BusChannel } from '../infra/jobs';
@@ -10,6 +17,7 @@ import { isOutage, StoreUnavailableError } from '../infra/outage';
 import { RateLimiter } from '../infra/rate-limiter.service';
 import { RedisBus } from '../infra/redis-bus.service';
 import { APP_CONFIG, LOGGER } from '../config/tokens';
+import { TurnHistory } from './turn-history.service';
 
 /** Tokens of one call, as the upstream reported them or as counted from its output. */
 export interface Tokens {
@@ -31,6 +39,7 @@ export class CallFinisher {
     private readonly bus: RedisBus,
     private readonly events: EventLog,
     private readonly limiter: RateLimiter,
+    private readonly turns: TurnHistory,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -50,6 +59,14 @@ export class CallFinisher {
       this.config.storeWriteRetryMs,
     );
     if (done) await this.announceTerminal(kind, done);
+    if (done && isPendingConversationTurn(done)) {
+      // The recovery sweep adds the turn later if this fails.
+      await this.turns
+        .recordTurn(done)
+        .catch((err: Error) =>
+          this.log.warn({ err: err.message, id: done.responseId }, 'turn not added to its conversation yet'),
+        );
+    }
     return done;
   }
 

@@ -8,6 +8,7 @@ import type { CallRecordStore } from '../persistence/call-records.repository';
 import { CallFinisher } from './call-finisher.service';
 import { CallRunner, type RunContext } from './call-runner.service';
 import type { UpstreamProtocol } from './protocols/protocol';
+import type { TurnHistory } from './turn-history.service';
 import type { UpstreamClient } from './upstream.client';
 import { UpstreamError } from './upstream-error';
 
@@ -48,6 +49,7 @@ function setup(protocol: Partial<UpstreamProtocol<ChatCompletionRecord>>) {
     bus,
     events,
     fake<RateLimiter>({ release: async () => undefined }),
+    fake<TurnHistory>({}),
     config,
     silentLogger,
   );

@@ -5,7 +5,9 @@ import { JobName } from '../infra/jobs';
 import type { JobProducer } from '../infra/job-producer.service';
 import type { ChatCompletionsRepository } from '../persistence/chat-completions.repository';
 import type { ResponsesRepository } from '../persistence/responses.repository';
+import type { EventLog } from '../infra/event-log.service';
 import { RecoverySweep } from './recovery-sweep.service';
+import type { TurnHistory } from './turn-history.service';
 
 /** The sweep's decisions: which unfinished calls get a job again, on which route, and which are left alone. */
 function setup(stale: ChatCompletionRecord[], liveJobs: string[], failAt: string | null = null) {
@@ -22,14 +24,27 @@ function setup(stale: ChatCompletionRecord[], liveJobs: string[], failAt: string
   const none = fake<ResponseCalls>({
     job: JobName.RunResponse,
     noun: 'response',
-    repo: fake<ResponsesRepository>({ findStaleActive: async () => [] }),
+    repo: fake<ResponsesRepository>({
+      findStaleActive: async () => [],
+      findExpiredEphemeral: async () => [],
+      findUnappendedTurns: async () => [],
+    }),
   });
   const chat = fake<ChatCalls>({
     job: JobName.RunChatCompletion,
     noun: 'chat completion',
-    repo: fake<ChatCompletionsRepository>({ findStaleActive: async () => stale }),
+    repo: fake<ChatCompletionsRepository>({ findStaleActive: async () => stale, findExpiredEphemeral: async () => [] }),
   });
-  return { actions, sweep: new RecoverySweep(testConfig(), silentLogger, producer, none, chat) };
+  const sweep = new RecoverySweep(
+    testConfig(),
+    silentLogger,
+    producer,
+    none,
+    chat,
+    fake<EventLog>({}),
+    fake<TurnHistory>({}),
+  );
+  return { actions, sweep };
 }
 
 describe('RecoverySweep', () => {

@@ -1,10 +1,12 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { type CallKind, ChatCalls, ResponseCalls } from '../application/call-kinds';
 import type { AppConfig } from '../config/app-config';
-import type { CallRecord } from '../domain/call';
+import { type CallRecord, isPendingConversationTurn } from '../domain/call';
+import { EventLog } from '../infra/event-log.service';
 import { JobProducer } from '../infra/job-producer.service';
 import type { Logger } from '../infra/logger';
 import { APP_CONFIG, LOGGER } from '../config/tokens';
+import { TurnHistory } from './turn-history.service';
 
 const BATCH = 500;
 
@@ -25,8 +27,10 @@ export class RecoverySweep implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
     private readonly producer: JobProducer,
-    responses: ResponseCalls,
+    private readonly responses: ResponseCalls,
     chat: ChatCalls,
+    private readonly events: EventLog,
+    private readonly turns: TurnHistory,
   ) {
     this.log = logger.child({ ctx: 'RecoverySweep' });
     this.kinds = [responses, chat];
@@ -41,12 +45,18 @@ export class RecoverySweep implements OnApplicationBootstrap, OnApplicationShutd
     clearInterval(this.timer);
   }
 
-  /** One pass; returns how many calls were enqueued again. */
+  /**
+   * One pass; returns how many calls were enqueued again. It also finishes what a worker that stopped left undone:
+   * background `store: false` calls past their retention are removed, and finished turns not yet in their
+   * conversation are added to it.
+   */
   async sweep(): Promise<number> {
     if (this.running) return 0;
     this.running = true;
     let requeued = 0;
     try {
+      await this.removeExpired();
+      await this.addTurns();
       const before = new Date(Date.now() - this.config.sweepAgeMs);
       for (const kind of this.kinds) {
         for (const record of await kind.repo.findStaleActive(before, BATCH)) {
@@ -67,5 +77,22 @@ export class RecoverySweep implements OnApplicationBootstrap, OnApplicationShutd
       this.running = false;
     }
     return requeued;
+  }
+
+  private async removeExpired(): Promise<void> {
+    const endedBefore = new Date(Date.now() - this.config.ephemeralRetentionS * 1000);
+    for (const kind of this.kinds) {
+      for (const record of await kind.repo.findExpiredEphemeral(endedBefore, BATCH)) {
+        await kind.repo.delete({ userId: record.userId, responseId: record.responseId });
+        await this.events.delete(record.responseId).catch(() => undefined); // it expires by itself anyway
+      }
+    }
+  }
+
+  private async addTurns(): Promise<void> {
+    const before = new Date(Date.now() - this.config.sweepAgeMs);
+    for (const record of await this.responses.repo.findUnappendedTurns(before, BATCH)) {
+      if (isPendingConversationTurn(record)) await this.turns.recordTurn(record);
+    }
   }
 }

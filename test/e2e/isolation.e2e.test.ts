@@ -10,7 +10,7 @@ import { KEYS, type Stack, startStack, UPSTREAM_KEY } from '../support/stack';
 let mock: MockUpstream;
 let stack: Stack;
 let owner: OpenAI;
-let ids: { response: string; running: string; chat: string; bgChat: string };
+let ids: { response: string; running: string; chat: string; bgChat: string; conversation: string; item: string };
 
 beforeAll(async () => {
   mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
@@ -40,7 +40,19 @@ beforeAll(async () => {
     background: true,
     metadata: { mock_latency_ms: '60000' },
   } as never)) as { id: string };
-  ids = { response: response.id, running: running.id, chat: chat.id, bgChat: bgChat.id };
+  const conversation = await owner.conversations.create({
+    metadata: { tag: 'a' },
+    items: [{ role: 'user', content: 'mine' }],
+  });
+  const item = (await owner.conversations.items.list(conversation.id)).data[0] as { id: string };
+  ids = {
+    response: response.id,
+    running: running.id,
+    chat: chat.id,
+    bgChat: bgChat.id,
+    conversation: conversation.id,
+    item: item.id,
+  };
   await waitFor('the first response', async () =>
     (await owner.responses.retrieve(response.id)).status === 'completed' ? true : undefined,
   );
@@ -61,6 +73,8 @@ async function ownerView() {
     bgChat: ((await owner.chat.completions.retrieve(ids.bgChat)) as { status?: string }).status,
     messages: (await owner.chat.completions.messages.list(ids.chat)).data,
     list: (await owner.chat.completions.list()).data.map((c) => c.id),
+    conversation: await owner.conversations.retrieve(ids.conversation),
+    conversationItems: (await owner.conversations.items.list(ids.conversation)).data,
   };
 }
 
@@ -84,6 +98,20 @@ const by404: Attempt[] = [
   ['chat delete', (c) => c.chat.completions.delete(ids.chat)],
   ['chat messages', (c) => c.chat.completions.messages.list(ids.chat)],
   ['chat cancel', (c) => c.post(`/chat/completions/${ids.bgChat}/cancel`)],
+  ['conversation get', (c) => c.conversations.retrieve(ids.conversation)],
+  ['conversation update', (c) => c.conversations.update(ids.conversation, { metadata: { tag: 'stolen' } })],
+  ['conversation delete', (c) => c.conversations.delete(ids.conversation)],
+  ['conversation items list', (c) => c.conversations.items.list(ids.conversation)],
+  [
+    'conversation items create',
+    (c) => c.conversations.items.create(ids.conversation, { items: [{ role: 'user', content: 'x' }] }),
+  ],
+  ['conversation item get', (c) => c.conversations.items.retrieve(ids.item, { conversation_id: ids.conversation })],
+  ['conversation item delete', (c) => c.conversations.items.delete(ids.item, { conversation_id: ids.conversation })],
+  [
+    'a turn in their conversation',
+    (c) => c.responses.create({ model: 'gpt-test', input: 'x', conversation: ids.conversation }),
+  ],
 ];
 
 describe("another user's key", () => {
@@ -101,6 +129,16 @@ describe("another user's key", () => {
     const before = await ownerView();
     const res = await omg(stack.apiUrls[0], KEYS.bob, path, { responseId: ids.chat });
     expect(res.status).toBe(404);
+    expect(await ownerView()).toEqual(before);
+  });
+
+  it('cannot continue their response (400 previous_response_not_found, as for an unknown id)', async () => {
+    const before = await ownerView();
+    const err = await stack
+      .client(KEYS.bob)
+      .responses.create({ model: 'gpt-test', input: 'x', previous_response_id: ids.response })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 400, code: 'previous_response_not_found' });
     expect(await ownerView()).toEqual(before);
   });
 

@@ -13,6 +13,7 @@ import { CallKindsModule } from '../../src/modules/call-kinds.module';
 import { PersistenceModule } from '../../src/persistence/persistence.module';
 import { ResponsesRepository } from '../../src/persistence/responses.repository';
 import { CallFinisher } from '../../src/worker/call-finisher.service';
+import { TurnHistory } from '../../src/worker/turn-history.service';
 import { CallRunner, type RunContext } from '../../src/worker/call-runner.service';
 import { ResponseProtocol } from '../../src/worker/protocols/response-protocol';
 import { UpstreamClient } from '../../src/worker/upstream.client';
@@ -31,7 +32,7 @@ class RunnerHarness {
         PersistenceModule.forRoot(config),
         CallKindsModule,
       ],
-      providers: [UpstreamClient, ResponseProtocol, CallFinisher, CallRunner],
+      providers: [UpstreamClient, TurnHistory, ResponseProtocol, CallFinisher, CallRunner],
     };
   }
 }
@@ -91,6 +92,10 @@ async function insertQueued(repo: ResponsesRepository, metadata: Record<string, 
     output: [],
     usage: null,
     incompleteDetails: null,
+    previousResponseId: null,
+    chain: [],
+    conversationId: null,
+    conversationAppendedAt: null,
   });
 }
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
+import { callQueue, DEFAULT_ROUTE } from '../../src/infra/jobs';
 import { freePort, mongoUriFor, ROOT } from '../../tools/dev/services';
 import { testServices, uniqueName } from './env';
 import { waitFor } from './wait';
@@ -206,11 +207,11 @@ async function healthy(url: string): Promise<true | undefined> {
   return res.ok ? true : undefined;
 }
 
-/** How many workers BullMQ lists on the stack's responses queue (each worker process listens there). */
+/** How many workers BullMQ lists on the stack's default call queue (each worker process listens there). */
 async function listeningWorkers(redisUrl: string, prefix: string) {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', () => undefined); // failures surface as rejected commands
-  const queue = new Queue('responses', { prefix, connection });
+  const queue = new Queue(callQueue(DEFAULT_ROUTE), { prefix, connection });
   return {
     count: () => queue.getWorkersCount(),
     close: async () => {

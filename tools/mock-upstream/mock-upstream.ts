@@ -2,8 +2,9 @@
  * MOCK UPSTREAM: a fake OpenAI-compatible model server for tests and offline runs. It is not a
  * model. It answers `POST /v1/responses` and `POST /v1/chat/completions` with canned text, as
  * JSON or, with `stream: true`, as server-sent events in OpenAI's shapes, and
- * has knobs for latency, failures and slow token pacing. It records every call, including
- * calls the client aborted, under `GET /__mock/requests`.
+ * has knobs for latency, failures and slow token pacing. It records every call (with its body),
+ * including calls the client aborted, under `GET /__mock/requests`. Like OpenAI's, it refuses a
+ * `previous_response_id` or `conversation` it has never seen (it sees none: we resolve ours).
  *
  * Knobs, per request in `metadata` (strings), or as defaults via `POST /__mock/config`:
  *   mock_latency_ms      wait before answering
@@ -42,6 +43,8 @@ export interface MockCall {
   outcome: 'running' | 'ok' | 'failed' | 'aborted';
   status: number | null;
   authorized: boolean;
+  /** The request body as received (to check what context a call was sent with). */
+  body: Record<string, unknown>;
 }
 
 export interface MockUpstream {
@@ -116,6 +119,7 @@ export async function startMockUpstream(
       outcome: 'running',
       status: null,
       authorized: !opts.apiKey || req.headers.authorization === `Bearer ${opts.apiKey}`,
+      body,
     };
     calls.push(call);
     res.on('close', () => {
@@ -152,6 +156,25 @@ export async function startMockUpstream(
           param: 'model',
           code: null,
         },
+      });
+    }
+
+    // Like OpenAI, this upstream keeps no state of ours: it has never seen our response or conversation ids.
+    if (isResponses && typeof body.previous_response_id === 'string') {
+      finish('failed', 400);
+      return sendJson(res, 400, {
+        error: {
+          message: `Previous response with id '${body.previous_response_id}' not found.`,
+          type: 'invalid_request_error',
+          param: 'previous_response_id',
+          code: 'previous_response_not_found',
+        },
+      });
+    }
+    if (isResponses && body.conversation !== undefined && body.conversation !== null) {
+      finish('failed', 404);
+      return sendJson(res, 404, {
+        error: { message: 'Conversation not found.', type: 'invalid_request_error', param: 'conversation', code: null },
       });
     }
 

@@ -30,12 +30,6 @@ export const createChatSchema = z
     store: optionalBoolean,
     stream: optionalBoolean,
   })
-  .superRefine((body, ctx) => {
-    if (body.background === true && body.store === false) {
-      const text = 'Background chat completions are always stored: `store` cannot be false when `background` is true.';
-      addProblem(ctx, text, ['store']);
-    }
-  })
   .superRefine(storable());
 
 export type CreateChatBody = z.output<typeof createChatSchema>;
@@ -53,8 +47,9 @@ export function createChatRequest(body: CreateChatBody): CreateChatRequest {
   return {
     model: body.model,
     metadata: body.metadata,
-    // store defaults to false for chat; a background job is always stored.
-    store: background || (body.store ?? false),
+    // store defaults to false for chat, but a background job is kept unless it says store: false (then only for
+    // EPHEMERAL_RETENTION_S after it ends, as a background response).
+    store: body.store ?? background,
     background,
     stream: body.stream ?? false,
   };

@@ -17,6 +17,13 @@ export const createResponseSchema = z
     background: optionalBoolean,
     store: optionalBoolean,
     stream: optionalBoolean,
+    previous_response_id: z.string().min(1).max(128).nullish(),
+    // A conversation id, or `{id}`.
+    conversation: z
+      .union([z.string().min(1).max(128), z.looseObject({ id: z.string().min(1).max(128) })], {
+        error: "a conversation id or an object with 'id'",
+      })
+      .nullish(),
   })
   .superRefine((body, ctx) => {
     const noInput = body.input === undefined || body.input === null;
@@ -28,9 +35,10 @@ export const createResponseSchema = z
     ) {
       return addProblem(ctx, "Missing required parameter: 'input'.", ['input'], { code: 'missing_required_parameter' });
     }
-    if (body.background === true && body.store === false) {
-      const message = 'Background responses must be stored: `store` cannot be false when `background` is true.';
-      return addProblem(ctx, message, ['store']);
+    if (body.previous_response_id && body.conversation) {
+      const message =
+        "'previous_response_id' and 'conversation' cannot be used together: a turn continues one or the other.";
+      return addProblem(ctx, message, ['conversation'], { code: 'invalid_value' });
     }
   })
   // The record keeps the body and, as input items, a second copy of the input.
@@ -47,6 +55,8 @@ export interface CreateResponseRequest {
   background: boolean;
   store: boolean;
   stream: boolean;
+  previousResponseId: string | null;
+  conversationId: string | null;
 }
 
 export function createResponseRequest(body: CreateResponseBody): CreateResponseRequest {
@@ -58,6 +68,8 @@ export function createResponseRequest(body: CreateResponseBody): CreateResponseR
     background: body.background ?? false,
     store: body.store ?? true,
     stream: body.stream ?? false,
+    previousResponseId: body.previous_response_id ?? null,
+    conversationId: typeof body.conversation === 'string' ? body.conversation : (body.conversation?.id ?? null),
   };
 }
 

@@ -42,12 +42,16 @@ export interface UpstreamProtocol<R extends CallRecord> {
 
 /** The stored request as the upstream should receive it: unknown fields intact, but not those we act on ourselves. */
 export function forwardedRequest(record: CallRecord): JsonObject {
+  const request = record.commonData.requestRawData;
+  // Conversation state is resolved by us, so the upstream never sees our ids.
   const {
-    background: _background,
-    stream: _stream,
-    stream_options: _options,
+    background: _b,
+    stream: _s,
+    stream_options: _o,
+    previous_response_id: _p,
+    conversation: _c,
     ...body
-  } = record.commonData.requestRawData;
+  } = request;
   return body;
 }
 

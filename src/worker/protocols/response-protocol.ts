@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { CallStatus, ResponseRecord } from '../../domain/call';
 import type { LogEvent } from '../../domain/events';
-import { numberOr0 } from '../../domain/json';
+import { type JsonObject, numberOr0 } from '../../domain/json';
+import { TurnHistory } from '../turn-history.service';
 import { event, startedEvents, UPSTREAM_LIFECYCLE, UPSTREAM_TERMINAL } from '../../domain/response-events';
 import type { EventSink } from '../../infra/event-log.service';
 import type { UpstreamClient } from '../upstream.client';
@@ -15,6 +16,8 @@ import { type CallResult, forwardedRequest, parseEventData, type Produced, type 
  */
 @Injectable()
 export class ResponseProtocol implements UpstreamProtocol<ResponseRecord> {
+  constructor(private readonly history: TurnHistory) {}
+
   async execute(
     upstream: UpstreamClient,
     record: ResponseRecord,
@@ -22,7 +25,10 @@ export class ResponseProtocol implements UpstreamProtocol<ResponseRecord> {
     sink: EventSink | null,
     produced: Produced,
   ): Promise<Record<string, unknown>> {
-    const events = await upstream.postStream('/responses', { ...forwardedRequest(record), stream: true }, signal);
+    const body: JsonObject = { ...forwardedRequest(record), stream: true };
+    const context = await this.history.contextOf(record);
+    if (context.length > 0) body.input = [...context, ...ownInput(body.input)];
+    const events = await upstream.postStream('/responses', body, signal);
     for await (const ev of events) {
       if (ev.data === '[DONE]') break;
       const { type, sequence_number: _seq, ...fields } = parseEventData(ev.data);
@@ -75,4 +81,10 @@ export class ResponseProtocol implements UpstreamProtocol<ResponseRecord> {
       tokens: { input: numberOr0(usage?.input_tokens), output: numberOr0(usage?.output_tokens) },
     };
   }
+}
+
+/** This turn's own input as items (a string is one user message), to follow the context. */
+function ownInput(input: unknown): JsonObject[] {
+  if (typeof input === 'string') return [{ role: 'user', content: input }];
+  return Array.isArray(input) ? (input as JsonObject[]) : [];
 }
