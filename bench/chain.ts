@@ -9,7 +9,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import OpenAI from 'openai';
 import { KEYS, startStack, UPSTREAM_KEY } from '../test/support/stack';
 import { provisionServices, stopServices } from '../tools/dev/services';
 import { CountingProxy, diffCounts, sumCounts } from './lib/proxy';

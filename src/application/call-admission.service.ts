@@ -57,15 +57,17 @@ export class CallAdmission {
       if (earlier) return { record: await this.earlierCall(kind, caller, earlier, ctx.reqBodyHash), replayed: true };
     }
     const key: CallKey = { userId: caller.userId, responseId: id };
+    let inFlight = 1;
     try {
-      await this.limiter.admit(caller, id);
+      ({ inFlight } = await this.limiter.admit(caller, id));
     } catch (err) {
       if (idemKey) await this.idempotency.release(caller.userId, idemKey, id);
       throw err;
     }
     try {
       const record = await write();
-      await this.enqueue(kind, record, firstEvents(record));
+      // Fair share between keys: a call waits behind the calls of keys with fewer in flight than its own.
+      await this.enqueue(kind, record, firstEvents(record), inFlight);
       return { record, replayed: false };
     } catch (err) {
       await this.limiter.release(caller.keyId, id);
@@ -81,11 +83,17 @@ export class CallAdmission {
    * Logs the first events (if any), then enqueues `{id}` for a written record; if that fails, the record is removed
    * (it never ran and was never answered, so nothing of it is kept). Only an outage answers 503, which clients retry.
    */
-  async enqueue<R extends CallRecord>(kind: CallKind<R>, record: R, firstEvents: LogEvent[] = []): Promise<void> {
+  async enqueue<R extends CallRecord>(
+    kind: CallKind<R>,
+    record: R,
+    firstEvents: LogEvent[] = [],
+    priority = 1,
+  ): Promise<void> {
     const key: CallKey = { userId: record.userId, responseId: record.responseId };
     try {
       if (firstEvents.length > 0) await this.events.append(record.responseId, firstEvents);
-      await this.producer.enqueue(kind.job, record.responseId, { ...key, requestId: record.omgUrId }, record.route);
+      const payload = { ...key, requestId: record.omgUrId, keyId: record.keyId };
+      await this.producer.enqueue(kind.job, record.responseId, payload, record.route, priority);
     } catch (err) {
       this.log.error({ err, id: record.responseId, requestId: record.omgUrId }, 'enqueue failed; removing the record');
       // If the removal fails too, the recovery sweep runs the call later (and an Idempotency-Key retry finds it).

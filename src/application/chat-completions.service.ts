@@ -21,6 +21,7 @@ import { ChatCalls } from './call-kinds';
 import { CallAdmission } from './call-admission.service';
 import { CallLifecycle } from './call-lifecycle.service';
 import { CallStreamService, type StreamFormat } from './call-stream.service';
+import { RouteSelector } from './route-selector.service';
 
 /** Chat chunks on the wire: `data:` lines only, ending with `data: [DONE]`. */
 const CHAT_STREAM: StreamFormat<ChatCompletionRecord> = {
@@ -41,6 +42,7 @@ export class ChatCompletionsService {
     private readonly admission: CallAdmission,
     private readonly calls: CallLifecycle,
     private readonly streams: CallStreamService,
+    private readonly routes: RouteSelector,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -51,11 +53,14 @@ export class ChatCompletionsService {
     clientGone: AbortSignal,
   ): Promise<CallAnswer> {
     const req = createChatRequest(body.value);
+    const route = this.routes.forChat(req.model);
     const responseId = newChatCompletionId();
     // A stream's slot first: over MAX_STREAMS_PER_KEY, nothing is created.
     const slot = req.stream ? await this.streams.openSlot(caller) : null;
     const write = () =>
-      this.kind.repo.insert(newCallRecord({ ...callerFields(caller, ctx), responseId, request: body.raw, ...req }));
+      this.kind.repo.insert(
+        newCallRecord({ ...callerFields(caller, ctx), responseId, request: body.raw, ...req, route }),
+      );
     // A retry with the same Idempotency-Key gets the call the first request made, answered the same way.
     const { record } = await this.admission
       .accept(this.kind, caller, responseId, ctx, write, () => [])

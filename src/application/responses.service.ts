@@ -24,6 +24,7 @@ import { ResponseCalls } from './call-kinds';
 import { CallAdmission } from './call-admission.service';
 import { CallLifecycle } from './call-lifecycle.service';
 import { CallStreamService, type StreamFormat } from './call-stream.service';
+import { RouteSelector } from './route-selector.service';
 import { TurnContext } from './turn-context.service';
 
 /**
@@ -54,6 +55,7 @@ export class ResponsesService {
     private readonly calls: CallLifecycle,
     private readonly streams: CallStreamService,
     private readonly turns: TurnContext,
+    private readonly routes: RouteSelector,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -68,13 +70,14 @@ export class ResponsesService {
     clientGone: AbortSignal,
   ): Promise<CallAnswer> {
     const req = createResponseRequest(body.value);
+    const route = this.routes.forResponse(req.model, body.raw);
     const place = await this.turns.resolve(caller, req);
     const responseId = newResponseId();
     // A stream's slot first: over MAX_STREAMS_PER_KEY, nothing is created.
     const slot = req.stream ? await this.streams.openSlot(caller) : null;
     const write = () =>
       this.kind.repo.insert({
-        ...newCallRecord({ ...callerFields(caller, ctx), responseId, request: body.raw, ...req }),
+        ...newCallRecord({ ...callerFields(caller, ctx), responseId, request: body.raw, ...req, route }),
         inputItems: toInputItems(req.input),
         output: [],
         usage: null,

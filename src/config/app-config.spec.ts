@@ -21,7 +21,7 @@ describe('loadConfig', () => {
     const c = loadConfig({ ...base, PORT: '8080', API_KEYS: 'sk-a:alice, sk:with:colon:bob' }, 'api');
     expect(c.port).toBe(8080);
     expect(c.workerConcurrency).toBe(10);
-    expect(c.upstream.timeoutMs).toBe(600_000);
+    expect(c.upstreamTimeouts.timeoutMs).toBe(600_000);
     expect([...c.apiKeys]).toEqual([
       ['sk-a', 'alice'],
       ['sk:with:colon', 'bob'],

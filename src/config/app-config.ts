@@ -4,14 +4,13 @@
  */
 
 import type { PriceTable } from '../domain/pricing';
+import type { Route } from '../domain/routing';
 import { type Env, parseApiKeys, parsePriceTable, parseTrustProxy, Reader } from './env';
+import { parseUpstreams } from './upstreams';
 
 export type Role = 'api' | 'worker' | 'tool';
 
-export interface UpstreamConfig {
-  baseUrl: string;
-  /** Sent as `Authorization: Bearer ...` to the upstream; never logged, never put in Redis. */
-  apiKey: string | undefined;
+export interface UpstreamTimeouts {
   /** undici's headersTimeout/bodyTimeout; its 300 s defaults would cut long generations. */
   timeoutMs: number;
   connectTimeoutMs: number;
@@ -24,12 +23,21 @@ export interface AppConfig {
   host: string | undefined;
   redisUrl: string;
   mongodbUri: string;
-  upstream: UpstreamConfig;
+  /** The upstream routes, in order: a model goes to the first whose `models` match, the next ones are its failover. */
+  routes: Route[];
+  upstreamTimeouts: UpstreamTimeouts;
+  /** How often workers re-read the model lists of wildcard routes (GET /v1/models); a list lapses after 3 of these. */
+  modelsRefreshMs: number;
   /** Every configured upstream key, to remove from upstream error text before it is logged, stored or served. */
   upstreamSecrets: string[];
   /** Bootstrap keys from API_KEYS: secret -> userId. */
   apiKeys: ReadonlyMap<string, string>;
   workerConcurrency: number;
+  /**
+   * Slots of each worker process one key may not take while it holds the rest: kept for other keys' calls, since a
+   * running call cannot be preempted (ignored when WORKER_CONCURRENCY leaves no room for it).
+   */
+  workerReservedSlots: number;
   /** Attempts per job, the first included; transient upstream failures use the rest. */
   jobAttempts: number;
   /** How long a synchronous (non-background) request waits for its job before answering 504. */
@@ -101,15 +109,16 @@ export function loadConfig(env: Env, role: Role): AppConfig {
     host: r.match('HOST', /^[A-Za-z0-9.:[\]-]{1,255}$/, 'a host name or IP address', '') || undefined,
     redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:'], { required: role !== 'tool' }),
     mongodbUri: r.url('MONGODB_URI', ['mongodb:', 'mongodb+srv:'], { required: true }),
-    upstream: {
-      baseUrl: r.url('UPSTREAM_BASE_URL', ['http:', 'https:'], { required: role === 'worker' }),
-      apiKey: r.str('UPSTREAM_API_KEY'),
+    routes: parseUpstreams(env, role, problems),
+    upstreamTimeouts: {
       timeoutMs: r.int('UPSTREAM_TIMEOUT_MS', { def: 600_000, min: 1000, max: 24 * 3600_000 }),
       connectTimeoutMs: r.int('UPSTREAM_CONNECT_TIMEOUT_MS', { def: 10_000, min: 100, max: 600_000 }),
     },
+    modelsRefreshMs: r.int('MODELS_REFRESH_MS', { def: 300_000, min: 1000, max: 24 * 3600_000 }),
     upstreamSecrets: [],
     apiKeys: parseApiKeys(env.API_KEYS, role === 'api', problems),
     workerConcurrency: r.int('WORKER_CONCURRENCY', { def: 10, min: 1, max: 1000 }),
+    workerReservedSlots: r.int('WORKER_RESERVED_SLOTS', { def: 1, min: 0, max: 999 }),
     jobAttempts: r.int('JOB_ATTEMPTS', { def: 4, min: 1, max: 50 }),
     syncTimeoutMs: r.int('SYNC_TIMEOUT_MS', { def: 600_000, min: 1000, max: 24 * 3600_000 }),
     queuePrefix: r.match('QUEUE_PREFIX', /^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _ . : - (at most 64)', 'djq'),
@@ -140,10 +149,6 @@ export function loadConfig(env: Env, role: Role): AppConfig {
   };
 
   if (problems.length > 0) throw new ConfigError(problems);
-  config.upstreamSecrets = secretsOf(config.upstream);
+  config.upstreamSecrets = config.routes.flatMap((route) => (route.apiKey ? [route.apiKey] : []));
   return config;
-}
-
-function secretsOf(upstream: UpstreamConfig): string[] {
-  return upstream.apiKey ? [upstream.apiKey] : [];
 }

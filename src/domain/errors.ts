@@ -61,8 +61,8 @@ export class AppError extends Error {
     return AppError.badRequest(message, param, 'invalid_type');
   }
 
-  static notFound(message: string, param: string | null = null): AppError {
-    return new AppError('not_found', message, { param });
+  static notFound(message: string, param: string | null = null, code: string | null = null): AppError {
+    return new AppError('not_found', message, { param, code });
   }
 
   static unauthorized(message: string, code: string | null = null): AppError {

@@ -5,6 +5,7 @@ import { newRequestId } from '../domain/ids';
 import type { Logger } from '../infra/logger';
 import { isOutage } from '../infra/outage';
 import { LOGGER } from '../config/tokens';
+import { lingerThenClose } from './linger';
 
 /** The HTTP status of each kind of error. */
 const STATUS: { readonly [K in ErrorKind]: number } = {
@@ -92,8 +93,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     res.setHeader('x-request-id', requestId);
     for (const [name, value] of Object.entries(headersOf(err))) res.setHeader(name, value);
-    // Refused before its body was read (guards run first): close rather than read a body nobody will look at.
-    if (err.kind === 'unauthorized' || err.kind === 'forbidden') res.setHeader('connection', 'close');
+    // Refused before its body was read (guards run first): the body is never parsed; the connection closes after it.
+    if (err.kind === 'unauthorized' || err.kind === 'forbidden') lingerThenClose(req, res);
     res.status(statusOf(err)).json(this.body(err, req.path ?? ''));
   }
 

@@ -2,6 +2,7 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { EventLog } from './event-log.service';
 import { JobProducer } from './job-producer.service';
+import { ModelCatalog } from './model-catalog';
 import type { Logger } from './logger';
 import { RateLimiter } from './rate-limiter.service';
 import { RedisBus } from './redis-bus.service';
@@ -9,7 +10,7 @@ import { RedisConnections } from './redis-connections';
 import { StreamSlots } from './stream-slots.service';
 import { APP_CONFIG, LOGGER } from '../config/tokens';
 
-const SHARED = [RedisConnections, RedisBus, EventLog, RateLimiter, StreamSlots, JobProducer];
+const SHARED = [RedisConnections, RedisBus, EventLog, RateLimiter, StreamSlots, JobProducer, ModelCatalog];
 
 /** Infrastructure both roles share: config, logger, Redis connections, the bus, event log, limits and queues. */
 @Global()

@@ -5,6 +5,9 @@ import { callQueue, DEFAULT_ROUTE, type JobName, type JobPayloads } from './jobs
 import { bullmqConnection } from './redis-connections';
 import { APP_CONFIG } from '../config/tokens';
 
+/** BullMQ's largest priority (lower numbers run first). */
+const MAX_PRIORITY = 2 ** 21 - 1;
+
 /** Custom backoff type name; the worker's backoffStrategy honours upstream Retry-After. */
 export const UPSTREAM_BACKOFF = 'upstream';
 
@@ -12,10 +15,12 @@ export const UPSTREAM_BACKOFF = 'upstream';
  * The options of every call job: `jobId` is the record id (a duplicate add is a no-op, and cancel can find the job);
  * attempts for transient upstream failures, with our backoff; finished jobs kept for a while to look at.
  */
-export function callJobOptions(jobId: string, attempts: number): JobsOptions {
+export function callJobOptions(jobId: string, attempts: number, priority = 1): JobsOptions {
   return {
     jobId,
     attempts,
+    // Every call is prioritized (BullMQ runs unprioritized jobs before all others): see CallAdmission.
+    priority: Math.min(Math.max(1, Math.floor(priority)), MAX_PRIORITY),
     backoff: { type: UPSTREAM_BACKOFF },
     removeOnComplete: { age: 3600, count: 10_000 },
     removeOnFail: { age: 7 * 24 * 3600 },
@@ -40,8 +45,14 @@ export class JobProducer implements OnModuleDestroy {
     return queue;
   }
 
-  async enqueue<J extends JobName>(name: J, jobId: string, payload: JobPayloads[J], route?: string): Promise<void> {
-    await this.queue(route).add(name, payload, callJobOptions(jobId, this.config.jobAttempts));
+  async enqueue<J extends JobName>(
+    name: J,
+    jobId: string,
+    payload: JobPayloads[J],
+    route?: string,
+    priority = 1,
+  ): Promise<void> {
+    await this.queue(route).add(name, payload, callJobOptions(jobId, this.config.jobAttempts, priority));
   }
 
   /**

@@ -24,6 +24,10 @@ export interface RunCallPayload {
   userId: string;
   /** The api request that created the job, so api and worker log lines join up. */
   requestId: string;
+  /** The API key it came in with, so a worker can share its slots fairly between keys. */
+  keyId?: string;
+  /** Attempts made on other routes before this job took the call over (failover). */
+  attemptsBefore?: number;
 }
 
 export interface JobPayloads {

@@ -37,7 +37,7 @@ redis.call('ZADD', KEYS[1], now, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ${WINDOW_MS})
 redis.call('ZADD', KEYS[2], now + ${SLOT_TTL_MS}, ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ${SLOT_TTL_MS})
-return {0, 0}
+return {0, redis.call('ZCARD', KEYS[2])}
 `;
 
 /**
@@ -66,11 +66,12 @@ export class RateLimiter {
     return [`${tag}:rpm`, `${tag}:inflight`];
   }
 
-  async admit(caller: Caller, callId: string): Promise<void> {
+  /** Admits a call; returns how many of the key's calls are then in flight (this one included). */
+  async admit(caller: Caller, callId: string): Promise<{ inFlight: number }> {
     const [rpmKey, inflightKey] = this.keys(caller.keyId);
     const { rpm, concurrency } = caller.limits;
     const [verdict, waitMs] = await this.redis.admitCall(rpmKey, inflightKey, Date.now(), rpm, concurrency, callId);
-    if (verdict === 0) return;
+    if (verdict === 0) return { inFlight: waitMs };
     const retryAfter = String(Math.max(1, Math.ceil(waitMs / 1000)));
     const message =
       verdict === 1

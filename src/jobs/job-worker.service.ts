@@ -1,8 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DelayedError, type Job, Worker } from 'bullmq';
 import type { AppConfig } from '../config/app-config';
-import { UPSTREAM_BACKOFF } from '../infra/job-producer.service';
-import { BusChannel, callQueue, DEFAULT_ROUTE, type RunCallPayload } from '../infra/jobs';
+import { JobProducer, UPSTREAM_BACKOFF } from '../infra/job-producer.service';
+import { BusChannel, callQueue, type RunCallPayload } from '../infra/jobs';
 import type { Logger } from '../infra/logger';
 import { StoreUnavailableError } from '../infra/outage';
 import { RedisBus } from '../infra/redis-bus.service';
@@ -14,6 +14,13 @@ import { ProcessSlots } from './process-slots';
 
 /** How long a job fetched while the process budget was full waits before it is offered again. */
 const NO_SLOT_DELAY_MS = 100;
+/** How long a job of a key that holds its share of this process waits before it is offered again. */
+const KEY_SHARE_DELAY_MS = 250;
+/**
+ * The rate limit of a route without `rpm`: never reached, but BullMQ honours a pause after a 429 (`queue.rateLimit`)
+ * only on a queue that has a limiter.
+ */
+const UNLIMITED_RATE = { max: 1_000_000, durationMs: 1000 };
 
 /**
  * Owns the BullMQ workers of this process, one per route queue. They are created here rather than by decorators so
@@ -36,12 +43,15 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
     @Inject(LOGGER) logger: Logger,
     private readonly bus: RedisBus,
     private readonly processor: CallJobProcessor,
+    private readonly producer: JobProducer,
   ) {
     this.log = logger.child({ ctx: 'JobWorker' });
     // With one queue, its own concurrency is the budget; with several, fetching pauses while the budget is spent.
     const several = () => this.workers.length > 1;
     this.slots = new ProcessSlots(
       config.workerConcurrency,
+      // Fair share: one key never holds the slots kept for the others.
+      Math.max(1, config.workerConcurrency - config.workerReservedSlots),
       () => several() && this.workers.forEach((w) => void w.pause(true)),
       () => several() && !this.drained && this.workers.forEach((w) => w.resume()),
     );
@@ -55,10 +65,25 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
           this.log.info({ jobId }, 'aborting running job on cancel');
       }
     });
-    const queues = [DEFAULT_ROUTE].map(callQueue);
+    await this.applyRouteLimits();
+    const queues = this.config.routes.map((r) => callQueue(r.name));
     this.workers = queues.map((queue) => this.createWorker(queue));
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
     this.log.info({ concurrency: this.config.workerConcurrency, queues }, 'worker ready');
+  }
+
+  /**
+   * A route's limits live on its queue in Redis, so every worker process holds them together: BullMQ's global
+   * concurrency (`max_concurrency`) and global rate limit (`rpm`). Jobs over them wait in the queue.
+   */
+  private async applyRouteLimits(): Promise<void> {
+    for (const route of this.config.routes) {
+      const queue = this.producer.queue(route.name);
+      if (route.maxConcurrency) await queue.setGlobalConcurrency(route.maxConcurrency);
+      else await queue.removeGlobalConcurrency();
+      if (route.rpm) await queue.setGlobalRateLimit(route.rpm, 60_000);
+      else await queue.setGlobalRateLimit(UNLIMITED_RATE.max, UNLIMITED_RATE.durationMs);
+    }
   }
 
   private createWorker(queue: string): Worker<RunCallPayload> {
@@ -106,7 +131,13 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
       await job.moveToDelayed(Date.now() + delayMs, token);
       throw new DelayedError();
     };
-    if (!this.slots.tryTake()) return handBack(NO_SLOT_DELAY_MS, 'no free slot in this process');
+    const owner = job.data?.keyId;
+    const taken = this.slots.tryTake(owner);
+    if (taken !== 'taken')
+      return handBack(
+        taken === 'full' ? NO_SLOT_DELAY_MS : KEY_SHARE_DELAY_MS,
+        taken === 'full' ? 'no free slot in this process' : 'the key holds its share of this process',
+      );
     try {
       const outcome = await this.processor.process(job, AbortSignal.any([jobSignal, this.shutdown.signal]));
       if (outcome === 'cancelled' && this.shutdown.signal.aborted && !jobSignal.aborted) await handBack(0, 'shutdown');
@@ -115,7 +146,7 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
       if (err instanceof StoreUnavailableError) await handBack(2000, err.message);
       throw err;
     } finally {
-      this.slots.give();
+      this.slots.give(owner);
     }
   }
 

@@ -8,6 +8,7 @@ import type { Logger } from '../infra/logger';
 import { PersistenceModule } from '../persistence/persistence.module';
 import { ChatModule } from './chat.module';
 import { ConversationsModule } from './conversations.module';
+import { ModelsModule } from './models.module';
 import { HealthModule } from './health.module';
 import { KeysModule } from './keys.module';
 import { OhMyGptModule } from './ohmygpt.module';
@@ -27,6 +28,7 @@ export class ApiModule {
         ResponsesModule,
         ChatModule,
         ConversationsModule,
+        ModelsModule,
         OhMyGptModule,
         UsageModule,
         HealthModule,

@@ -9,9 +9,11 @@ import { CallFinisher } from '../worker/call-finisher.service';
 import { CallRunner } from '../worker/call-runner.service';
 import { ChatProtocol } from '../worker/protocols/chat-protocol';
 import { ResponseProtocol } from '../worker/protocols/response-protocol';
+import { ModelCatalogRefresher } from '../worker/model-catalog-refresher.service';
 import { RecoverySweep } from '../worker/recovery-sweep.service';
 import { TurnHistory } from '../worker/turn-history.service';
-import { UpstreamClient } from '../worker/upstream.client';
+import { ResponseOverChatProtocol } from '../worker/protocols/response-over-chat-protocol';
+import { UpstreamClients } from '../worker/upstream.client';
 import { CallKindsModule } from './call-kinds.module';
 
 /** The worker role: no HTTP port; takes jobs and calls the upstream. Only it loads processors and protocols. */
@@ -22,15 +24,17 @@ export class WorkerModule {
       module: WorkerModule,
       imports: [InfraModule.forRoot(config, logger), PersistenceModule.forRoot(config), CallKindsModule],
       providers: [
-        UpstreamClient,
+        UpstreamClients,
         TurnHistory,
         ResponseProtocol,
+        ResponseOverChatProtocol,
         ChatProtocol,
         CallFinisher,
         CallRunner,
         CallJobProcessor,
         JobWorkerService,
         RecoverySweep,
+        ModelCatalogRefresher,
       ],
     };
   }

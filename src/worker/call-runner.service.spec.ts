@@ -53,7 +53,7 @@ function setup(protocol: Partial<UpstreamProtocol<ChatCompletionRecord>>) {
     config,
     silentLogger,
   );
-  const runner = new CallRunner(fake<UpstreamClient>({}), events, finisher, config, silentLogger);
+  const runner = new CallRunner(events, finisher, config, silentLogger);
   const full: UpstreamProtocol<ChatCompletionRecord> = {
     execute: async () => ({}),
     result: () => ({ changes: { status: 'completed' }, tokens: { input: 3, output: 5 } }),
@@ -65,7 +65,14 @@ function setup(protocol: Partial<UpstreamProtocol<ChatCompletionRecord>>) {
 }
 
 const job = { userId: 'u1', responseId: 'chatcmpl-1', requestId: 'req_1' };
-const baseCtx: RunContext = { attempt: 1, maxAttempts: 3, signal: new AbortController().signal };
+const baseCtx: RunContext = {
+  attempt: 1,
+  maxAttempts: 3,
+  signal: new AbortController().signal,
+  upstream: fake<UpstreamClient>({}),
+  pauseRoute: async () => undefined,
+  moveTo: async () => undefined,
+};
 
 describe('CallRunner after the upstream answered', () => {
   it('a result that cannot be stored ends the call failed, with a plain message, and never calls the upstream again', async () => {

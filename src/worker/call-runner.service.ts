@@ -1,21 +1,31 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { CallKind } from '../application/call-kinds';
 import type { AppConfig } from '../config/app-config';
-import { type CallKey, type CallRecord, TERMINAL_STATUSES } from '../domain/call';
+import { type CallChanges, type CallKey, type CallRecord, TERMINAL_STATUSES } from '../domain/call';
+import { unsupportedOverChat } from '../domain/responses-over-chat/request';
+import { nextRoute, type Route } from '../domain/routing';
 import { redactSecrets } from '../domain/redact';
 import { EventLog } from '../infra/event-log.service';
-import type { RunCallPayload } from '../infra/jobs';
+import { JobName, type RunCallPayload } from '../infra/jobs';
 import type { Logger } from '../infra/logger';
 import { StoreUnavailableError } from '../infra/outage';
 import { APP_CONFIG, LOGGER } from '../config/tokens';
 import { CallFinisher, type Tokens } from './call-finisher.service';
 import { nothingProduced, type Produced, type UpstreamProtocol } from './protocols/protocol';
 import { failureOf } from './upstream-failure';
-import { UpstreamClient } from './upstream.client';
+import type { UpstreamClient } from './upstream.client';
 import { isAbortError, UpstreamError } from './upstream-error';
 
 export type RunOutcome =
-  'gone' | 'already-terminal' | 'not-runnable' | 'cancelled' | 'completed' | 'incomplete' | 'failed' | 'dropped';
+  | 'gone'
+  | 'already-terminal'
+  | 'not-runnable'
+  | 'cancelled'
+  | 'completed'
+  | 'incomplete'
+  | 'failed'
+  | 'dropped'
+  | 'moved';
 
 export interface RunContext {
   /** 1 for the first attempt. */
@@ -23,6 +33,15 @@ export interface RunContext {
   maxAttempts: number;
   /** Aborted by BullMQ when the job is cancelled through `worker.cancelJob`. */
   signal: AbortSignal;
+  /** The client of the route the job's queue belongs to. */
+  upstream: UpstreamClient;
+  /** Stops every worker taking jobs of this route for `ms` (the upstream answered 429). */
+  pauseRoute(ms: number): Promise<void>;
+  /**
+   * Hands the call to another route for its next attempt (failover): its record now names that route, and a job on
+   * that route's queue runs it.
+   */
+  moveTo(route: string, payload: RunCallPayload): Promise<void>;
 }
 
 /** A transient failure the queue should retry, with the upstream's wait if it gave one. */
@@ -35,6 +54,9 @@ export class RetryableJobError extends Error {
     this.name = 'RetryableJobError';
   }
 }
+
+/** How long a route pauses after a 429 that gave no Retry-After. */
+const DEFAULT_429_PAUSE_MS = 1000;
 
 /** What the upstream produced, as tokens: its own count when it gave one, else one token per output delta. */
 const tokensOf = (p: Produced): Tokens => p.usage ?? { input: 0, output: p.outputDeltas };
@@ -49,7 +71,6 @@ export class CallRunner {
   private readonly log: Logger;
 
   constructor(
-    private readonly upstream: UpstreamClient,
     private readonly events: EventLog,
     private readonly finish: CallFinisher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -93,7 +114,7 @@ export class CallRunner {
     const produced = nothingProduced();
     let body: Record<string, unknown>;
     try {
-      body = await protocol.execute(this.upstream, record, signal, sink, produced);
+      body = await protocol.execute(ctx.upstream, record, signal, sink, produced);
       await sink?.flush();
     } catch (err) {
       if (signal.aborted || isAbortError(err)) {
@@ -103,7 +124,7 @@ export class CallRunner {
       }
       // Once output reached the log, clients have seen it: a retry would repeat it, so stop here.
       const streamed = priorOutput || (sink !== null && sink.emitted > startedEmits);
-      return this.onUpstreamError(kind, key, record, err, ctx, log, streamed, produced);
+      return this.onUpstreamError(kind, key, record, err, ctx, log, streamed, produced, job);
     } finally {
       watch.stop();
     }
@@ -123,14 +144,17 @@ export class CallRunner {
     log: Logger,
   ): Promise<RunOutcome> {
     let tokens: Tokens = { input: 0, output: 0 };
+    let priced = record.model;
     try {
       const result = protocol.result(record, body);
       tokens = result.tokens;
+      // Priced by the model the upstream says it ran (an alias may run a dated snapshot, a router another model).
+      priced = result.servedModel || record.model;
       const changes = { ...result.changes, 'commonData.responseRawData': body };
-      const done = await this.finish.complete(kind, key, changes, tokens, record.model);
+      const done = await this.finish.complete(kind, key, changes, tokens, priced);
       if (!done) {
         log.info(`result dropped: the ${kind.noun} was cancelled or deleted while the upstream call ran`);
-        await this.finish.bill(kind, key, tokens, record.model);
+        await this.finish.bill(kind, key, tokens, priced);
         return 'dropped';
       }
       log.info({ status: done.status }, `${kind.noun} finished`);
@@ -139,7 +163,7 @@ export class CallRunner {
       if (err instanceof StoreUnavailableError) throw err;
       log.error({ err }, `could not store the upstream's answer; the ${kind.noun} fails without calling it again`);
       const error = { code: 'server_error', message: `The ${kind.noun} could not be stored.` };
-      await this.finish.fail(kind, key, error, 500, { tokens, model: record.model });
+      await this.finish.fail(kind, key, error, 500, { tokens, model: priced });
       return 'failed';
     }
   }
@@ -153,6 +177,7 @@ export class CallRunner {
     log: Logger,
     streamed: boolean,
     produced: Produced,
+    job: RunCallPayload,
   ): Promise<RunOutcome> {
     if (!(thrown instanceof UpstreamError)) {
       // Our own fault while talking to the upstream: the upstream may have produced already, so no retry.
@@ -163,7 +188,35 @@ export class CallRunner {
     }
     // The upstream's own words reach logs, Redis (the job's failure) and clients only without our secrets.
     const message = redactSecrets(thrown.message, this.config.upstreamSecrets);
-    if (thrown.retryable && !streamed && ctx.attempt < ctx.maxAttempts) {
+    // An upstream at capacity is at capacity for every job: no worker takes this route's jobs until it said to retry.
+    if (thrown.status === 429) {
+      await ctx
+        .pauseRoute(thrown.retryAfterMs ?? DEFAULT_429_PAUSE_MS)
+        .catch((e: unknown) => log.warn({ err: e }, 'could not pause the route'));
+    }
+    const retry = thrown.retryable && !streamed && ctx.attempt < ctx.maxAttempts;
+    // Failover: the next attempt goes to the next route serving the model; JOB_ATTEMPTS bounds the attempts over all
+    // of them (the attempts made so far travel with the job).
+    // A Responses request a chat-only route cannot express stays on the routes that can.
+    const expressible = (r: Route) =>
+      r.protocol !== 'chat' ||
+      kind.job !== JobName.RunResponse ||
+      !unsupportedOverChat(record.commonData.requestRawData);
+    const next = retry ? nextRoute(this.config.routes, record.model, record.route, expressible) : null;
+    if (next) {
+      const moved = await this.finish.store(() =>
+        kind.repo.transition(key, ['in_progress'], { route: next.name } as CallChanges<R>),
+      );
+      if (moved) {
+        log.warn(
+          { status: thrown.status, from: record.route, to: next.name },
+          `transient upstream failure, failing over: ${message}`,
+        );
+        await ctx.moveTo(next.name, { ...job, attemptsBefore: ctx.attempt });
+        return 'moved';
+      }
+    }
+    if (retry) {
       log.warn({ status: thrown.status, retryAfterMs: thrown.retryAfterMs }, `transient upstream failure: ${message}`);
       throw new RetryableJobError(message, thrown.retryAfterMs);
     }

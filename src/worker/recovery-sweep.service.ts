@@ -63,7 +63,8 @@ export class RecoverySweep implements OnApplicationBootstrap, OnApplicationShutd
           const { responseId, userId, route } = record;
           if (await this.producer.hasLiveJob(responseId, route)) continue;
           await this.producer.removeJob(responseId, route).catch(() => undefined);
-          await this.producer.enqueue(kind.job, responseId, { userId, responseId, requestId: record.omgUrId }, route);
+          const payload = { userId, responseId, requestId: record.omgUrId, keyId: record.keyId };
+          await this.producer.enqueue(kind.job, responseId, payload, route);
           requeued++;
           this.log.warn(
             { id: record.responseId, status: record.status },

@@ -1,7 +1,8 @@
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Agent, request } from 'undici';
-import type { AppConfig } from '../config/app-config';
+import type { AppConfig, UpstreamTimeouts } from '../config/app-config';
 import { APP_CONFIG } from '../config/tokens';
+import type { Route } from '../domain/routing';
 import { parseSse, type SseEvent } from './sse';
 import { isAbortError, isRetryableStatus, networkError, parseRetryAfter, UpstreamError } from './upstream-error';
 
@@ -10,23 +11,72 @@ export interface UpstreamResult {
   body: Record<string, unknown>;
 }
 
-/**
- * Calls the OpenAI-compatible upstream. Timeouts are explicit (undici's 300 s defaults would
- * cut long generations); every call takes an AbortSignal so a cancel stops it at once.
- */
+/** The client of every route, made once per worker process. */
 @Injectable()
-export class UpstreamClient implements OnModuleDestroy {
+export class UpstreamClients implements OnModuleDestroy {
+  private readonly clients = new Map<string, UpstreamClient>();
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    for (const route of config.routes) this.clients.set(route.name, new UpstreamClient(route, config.upstreamTimeouts));
+  }
+
+  /** The client of a route; an unknown route (a call from a removed route) is our configuration's fault. */
+  for(route: string): UpstreamClient {
+    const client = this.clients.get(route);
+    if (!client) throw new UpstreamError(`No upstream route named "${route}" is configured.`, null, false);
+    return client;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.allSettled([...this.clients.values()].map((c) => c.close()));
+  }
+}
+
+/**
+ * Calls one OpenAI-compatible upstream route. Timeouts are explicit (undici's 300 s defaults would cut long
+ * generations); every call takes an AbortSignal so a cancel stops it at once.
+ */
+export class UpstreamClient {
   private readonly agent: Agent;
   private readonly base: string;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    const t = config.upstream;
+  constructor(
+    readonly route: Route,
+    t: UpstreamTimeouts,
+  ) {
     this.agent = new Agent({
       headersTimeout: t.timeoutMs,
       bodyTimeout: t.timeoutMs,
       connect: { timeout: t.connectTimeoutMs },
     });
-    this.base = t.baseUrl.replace(/\/+$/, '');
+    this.base = route.baseUrl.replace(/\/+$/, '');
+  }
+
+  /** GETs JSON (the route's model list), bounded by `timeoutMs`. */
+  async getJson(path: string, timeoutMs: number): Promise<Record<string, unknown>> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    const res = await guard(signal, () =>
+      request(this.url(path), {
+        method: 'GET',
+        headers: this.headers('application/json'),
+        dispatcher: this.agent,
+        signal,
+      }),
+    );
+    const text = await guard(signal, () => res.body.text());
+    if (res.statusCode >= 400)
+      throw new UpstreamError(`The upstream answered HTTP ${res.statusCode}.`, res.statusCode, false);
+    return parseJson(text, res.statusCode);
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+
+  private headers(accept: string): Record<string, string> {
+    const headers: Record<string, string> = { ...this.route.headers, 'content-type': 'application/json', accept };
+    if (this.route.apiKey) headers.authorization = `Bearer ${this.route.apiKey}`;
+    return headers;
   }
 
   /** POSTs JSON to `<base><path>` (base given with or without `/v1`) and parses the JSON answer. */
@@ -57,8 +107,7 @@ export class UpstreamClient implements OnModuleDestroy {
   }
 
   private async send(path: string, body: unknown, signal: AbortSignal, accept: string) {
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept };
-    if (this.config.upstream.apiKey) headers.authorization = `Bearer ${this.config.upstream.apiKey}`;
+    const headers = this.headers(accept);
     const res = await guard(signal, () =>
       request(this.url(path), { method: 'POST', headers, body: JSON.stringify(body), dispatcher: this.agent, signal }),
     );
@@ -81,10 +130,6 @@ export class UpstreamClient implements OnModuleDestroy {
     // UPSTREAM_BASE_URL may be given with or without the /v1 suffix, as for the OpenAI SDKs.
     const base = /\/v1$/.test(this.base) ? this.base : `${this.base}/v1`;
     return `${base}${path}`;
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.agent.close();
   }
 }
 

@@ -265,7 +265,8 @@ export async function restartMongo(
       redisUrl: redis!.url,
       mongoUri,
       workers: 1,
-      env: { ...FAST_RECOVERY, WORKER_CONCURRENCY: String(n) },
+      // One slot more than the calls: WORKER_RESERVED_SLOTS keeps one slot from any single key (issue 13).
+      env: { ...FAST_RECOVERY, WORKER_CONCURRENCY: String(n + 1) },
     });
     try {
       const client = stack.client(KEYS.alice);

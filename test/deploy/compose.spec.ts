@@ -79,6 +79,9 @@ describe('docker-compose.yml', () => {
     for (const name of ['ADMIN_TOKEN', 'PRICE_TABLE', 'RATE_LIMIT_RPM', 'RATE_LIMIT_CONCURRENCY', 'SYNC_TIMEOUT_MS']) {
       expect(api).toContain(name);
     }
+    // The api picks a model's route from the same UPSTREAMS the worker calls, but never holds an upstream key.
+    for (const name of ['UPSTREAM_BASE_URL', 'UPSTREAMS', 'UPSTREAMS_FILE']) expect(api).toContain(name);
+    expect(api).not.toContain('UPSTREAM_API_KEY');
     const worker = Object.keys(compose.services.worker.environment ?? {});
     for (const name of ['JOB_ATTEMPTS', 'WORKER_SHUTDOWN_GRACE_MS', 'STORE_WRITE_RETRY_MS', 'PRICE_TABLE']) {
       expect(worker).toContain(name);

@@ -16,7 +16,7 @@ import { CallFinisher } from '../../src/worker/call-finisher.service';
 import { TurnHistory } from '../../src/worker/turn-history.service';
 import { CallRunner, type RunContext } from '../../src/worker/call-runner.service';
 import { ResponseProtocol } from '../../src/worker/protocols/response-protocol';
-import { UpstreamClient } from '../../src/worker/upstream.client';
+import { UpstreamClients } from '../../src/worker/upstream.client';
 import { type MockUpstream, startMockUpstream } from '../../tools/mock-upstream/mock-upstream';
 import { mongoUriFor, testServices, uniqueName } from '../support/env';
 import { waitForMockCall } from '../support/poll';
@@ -32,7 +32,7 @@ class RunnerHarness {
         PersistenceModule.forRoot(config),
         CallKindsModule,
       ],
-      providers: [UpstreamClient, TurnHistory, ResponseProtocol, CallFinisher, CallRunner],
+      providers: [UpstreamClients, TurnHistory, ResponseProtocol, CallFinisher, CallRunner],
     };
   }
 }
@@ -68,6 +68,9 @@ const ctx = (over: Partial<RunContext> = {}): RunContext => ({
   attempt: 1,
   maxAttempts: 3,
   signal: new AbortController().signal,
+  upstream: app.get(UpstreamClients).for('default'),
+  pauseRoute: async () => undefined,
+  moveTo: async () => undefined,
   ...over,
 });
 

@@ -18,6 +18,13 @@
  *   mock_echo_auth       "1": a failure's message repeats the request's Authorization header, as a careless
  *                        upstream might (to test that our credential never travels on)
  *   mock_key             groups calls for mock_fail_times and for the record (default: a hash of the input)
+ *
+ * Chat Completions answers act a little like a model server: with function `tools` and no `tool` message last, it
+ * calls the first tool (arguments built from its parameters' schema); after a `tool` message it answers text quoting
+ * the tool's result; `max_completion_tokens` (or `max_tokens`) below the token count cuts the answer with
+ * `finish_reason: "length"`; `response_format` json_schema / json_object answers JSON (an object with the schema's
+ * properties). `chatOnly` makes it a Chat-Completions-only server (`/v1/responses` answers 404); `GET /v1/models`
+ * lists `models`. `peakConcurrency()` is the most calls it ever ran at once.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -50,6 +57,8 @@ export interface MockCall {
 export interface MockUpstream {
   url: string;
   calls(): MockCall[];
+  /** The most calls that were running at once since the start (or the last reset). */
+  peakConcurrency(): number;
   setDefaults(knobs: Partial<MockKnobs>): void;
   reset(): void;
   close(): Promise<void>;
@@ -66,10 +75,21 @@ const DEFAULTS: MockKnobs = {
 };
 
 export async function startMockUpstream(
-  opts: { port?: number; host?: string; apiKey?: string; defaults?: Partial<MockKnobs> } = {},
+  opts: {
+    port?: number;
+    host?: string;
+    apiKey?: string;
+    defaults?: Partial<MockKnobs>;
+    /** Speak only Chat Completions, as llama.cpp's server or many hosted APIs do. */
+    chatOnly?: boolean;
+    /** What `GET /v1/models` lists. */
+    models?: string[];
+  } = {},
 ): Promise<MockUpstream> {
   let defaults: MockKnobs = { ...DEFAULTS, ...opts.defaults };
   let calls: MockCall[] = [];
+  let running = 0;
+  let peak = 0;
   const attemptsByKey = new Map<string, number>();
   let seq = 0;
 
@@ -86,12 +106,22 @@ export async function startMockUpstream(
       defaults = { ...defaults, ...(JSON.parse((await readBody(req)) || '{}') as Partial<MockKnobs>) };
       return sendJson(res, 200, defaults);
     }
+    if (req.method === 'GET' && path === '/v1/models') {
+      const data = (opts.models ?? ['mock-model']).map((id) => ({
+        id,
+        object: 'model',
+        created: 1_700_000_000,
+        owned_by: 'mock',
+      }));
+      return sendJson(res, 200, { object: 'list', data });
+    }
     if (req.method === 'POST' && path === '/__mock/reset') {
       calls = [];
+      peak = running;
       attemptsByKey.clear();
       return sendJson(res, 200, { ok: true });
     }
-    const isResponses = path === '/v1/responses';
+    const isResponses = path === '/v1/responses' && !opts.chatOnly;
     const isChat = path === '/v1/chat/completions';
     if (req.method !== 'POST' || (!isResponses && !isChat)) {
       return sendJson(res, 404, {
@@ -122,14 +152,17 @@ export async function startMockUpstream(
       body,
     };
     calls.push(call);
+    peak = Math.max(peak, ++running);
     res.on('close', () => {
       if (!res.writableFinished && call.outcome === 'running') {
         call.outcome = 'aborted';
         call.endedAt = Date.now();
+        running--;
       }
     });
     const finish = (outcome: MockCall['outcome'], status: number | null) => {
       if (call.outcome !== 'running') return;
+      running--;
       call.outcome = outcome;
       call.status = status;
       call.endedAt = Date.now();
@@ -254,11 +287,13 @@ export async function startMockUpstream(
   return {
     url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
     calls: () => calls.map((c) => ({ ...c })),
+    peakConcurrency: () => peak,
     setDefaults: (k) => {
       defaults = { ...defaults, ...k };
     },
     reset: () => {
       calls = [];
+      peak = running;
       attemptsByKey.clear();
       defaults = { ...DEFAULTS, ...opts.defaults };
     },
@@ -348,9 +383,57 @@ function responseEvents(req: Record<string, unknown>, tokens: string[], inputTok
   return { events, deltas: tokens.length };
 }
 
+interface ChatAnswer {
+  /** Text deltas (empty for a tool call). */
+  parts: string[];
+  toolCall: { id: string; name: string; arguments: string } | null;
+  finish: 'stop' | 'length' | 'tool_calls';
+}
+
+/** What the fake model answers a chat request with (see the header: tools, limits, response formats). */
+function chatAnswer(req: Record<string, unknown>, tokens: string[]): ChatAnswer {
+  const messages = Array.isArray(req.messages) ? (req.messages as Record<string, unknown>[]) : [];
+  const last = messages[messages.length - 1];
+  const tools = Array.isArray(req.tools) ? (req.tools as Record<string, unknown>[]) : [];
+  const fn = tools.find((t) => t?.type === 'function')?.function as Record<string, unknown> | undefined;
+  if (fn && last?.role !== 'tool' && req.tool_choice !== 'none') {
+    const args = JSON.stringify(valueFor(fn.parameters));
+    return {
+      parts: [],
+      toolCall: { id: `call_mock${randomBytes(8).toString('hex')}`, name: String(fn.name), arguments: args },
+      finish: 'tool_calls',
+    };
+  }
+  let parts = tokens.map((t, i) => (i === 0 ? t : ` ${t}`));
+  if (last?.role === 'tool') parts = [`Mock`, ` tool`, ` said:`, ` ${contentText(last.content)}`];
+  const format = req.response_format as { type?: string; json_schema?: { schema?: unknown } } | undefined;
+  if (format?.type === 'json_schema') parts = [JSON.stringify(valueFor(format.json_schema?.schema))];
+  if (format?.type === 'json_object') parts = [JSON.stringify({ mock: tokens.join(' ') })];
+  const limit = Number(req.max_completion_tokens ?? req.max_tokens ?? Infinity);
+  if (parts.length > limit) return { parts: parts.slice(0, limit), toolCall: null, finish: 'length' };
+  return { parts, toolCall: null, finish: 'stop' };
+}
+
+/** A value of a JSON schema's shape: objects get every property, strings "mock", numbers 1. */
+function valueFor(schema: unknown): unknown {
+  const s = (typeof schema === 'object' && schema !== null ? schema : {}) as Record<string, unknown>;
+  const type = Array.isArray(s.type) ? s.type[0] : s.type;
+  if (type === 'object' || s.properties) {
+    const props = (s.properties ?? {}) as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(props).map(([k, v]) => [k, valueFor(v)]));
+  }
+  if (Array.isArray(s.enum)) return s.enum[0];
+  if (type === 'array') return [valueFor(s.items)];
+  if (type === 'number' || type === 'integer') return 1;
+  if (type === 'boolean') return true;
+  if (type === 'null') return null;
+  return 'mock';
+}
+
 /** Chat chunks as OpenAI sends them: role first, content deltas, finish_reason, usage if asked. */
 function chatChunks(req: Record<string, unknown>, tokens: string[], promptTokens: number): MockStream {
-  const whole = chatBody(req, tokens.join(' '), promptTokens, tokens.length);
+  const answer = chatAnswer(req, tokens);
+  const whole = chatBody(req, tokens.join(' '), promptTokens, tokens.length, answer);
   const base = {
     id: whole.id,
     object: 'chat.completion.chunk',
@@ -366,15 +449,29 @@ function chatChunks(req: Record<string, unknown>, tokens: string[], promptTokens
     finish_reason: finish,
   });
   const events: MockStream['events'] = [
-    { data: { ...base, choices: [choice({ role: 'assistant', content: '', refusal: null }, null)] }, delta: false },
+    {
+      data: {
+        ...base,
+        choices: [choice({ role: 'assistant', content: answer.toolCall ? null : '', refusal: null }, null)],
+      },
+      delta: false,
+    },
   ];
-  tokens.forEach((t, i) =>
-    events.push({ data: { ...base, choices: [choice({ content: i === 0 ? t : ` ${t}` }, null)] }, delta: true }),
-  );
-  events.push({ data: { ...base, choices: [choice({}, 'stop')] }, delta: false });
+  answer.parts.forEach((p) => events.push({ data: { ...base, choices: [choice({ content: p }, null)] }, delta: true }));
+  const call = answer.toolCall;
+  if (call) {
+    const half = Math.ceil(call.arguments.length / 2);
+    const head = { index: 0, id: call.id, type: 'function', function: { name: call.name, arguments: '' } };
+    events.push({ data: { ...base, choices: [choice({ tool_calls: [head] }, null)] }, delta: false });
+    for (const piece of [call.arguments.slice(0, half), call.arguments.slice(half)]) {
+      const delta = { tool_calls: [{ index: 0, function: { arguments: piece } }] };
+      events.push({ data: { ...base, choices: [choice(delta, null)] }, delta: true });
+    }
+  }
+  events.push({ data: { ...base, choices: [choice({}, answer.finish)] }, delta: false });
   const opts = req.stream_options as { include_usage?: boolean } | undefined;
   if (opts?.include_usage) events.push({ data: { ...base, choices: [], usage: whole.usage }, delta: false });
-  return { events, deltas: tokens.length };
+  return { events, deltas: events.filter((e) => e.delta).length };
 }
 
 function responseBody(
@@ -423,8 +520,14 @@ function chatBody(
   req: Record<string, unknown>,
   text: string,
   promptTokens: number,
-  completionTokens: number,
+  outputTokens: number,
+  answer: ChatAnswer = chatAnswer(req, text.split(' ')),
 ): Record<string, unknown> {
+  const call = answer.toolCall;
+  const toolCalls = call
+    ? [{ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }]
+    : undefined;
+  const completionTokens = call ? 5 : Math.min(outputTokens, answer.parts.length);
   return {
     id: `chatcmpl-mock${randomBytes(12).toString('hex')}`,
     object: 'chat.completion',
@@ -433,9 +536,15 @@ function chatBody(
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: text, refusal: null, annotations: [] },
+        message: {
+          role: 'assistant',
+          content: call ? null : answer.parts.join(''),
+          refusal: null,
+          annotations: [],
+          ...(toolCalls ? { tool_calls: toolCalls } : {}),
+        },
         logprobs: null,
-        finish_reason: 'stop',
+        finish_reason: answer.finish,
       },
     ],
     usage: {

@@ -79,6 +79,7 @@ export class ChatProtocol implements UpstreamProtocol<ChatCompletionRecord> {
     return {
       changes: { status: 'completed', completedAt: new Date(), 'commonData.openAIStoredBody': stored },
       tokens: { input: numberOr0(usage?.prompt_tokens), output: numberOr0(usage?.completion_tokens) },
+      servedModel: typeof body.model === 'string' ? body.model : null,
     };
   }
 }

@@ -9,6 +9,8 @@ import { UpstreamError } from '../upstream-error';
 export interface CallResult<R extends CallRecord> {
   changes: CallChanges<R>;
   tokens: { input: number; output: number };
+  /** The model the upstream says it ran (it prices the call), when it said. */
+  servedModel?: string | null;
 }
 
 /** What the upstream produced so far, updated as it streams: to bill a call that ends before its final answer. */

@@ -60,31 +60,37 @@ export class ResponseProtocol implements UpstreamProtocol<ResponseRecord> {
   }
 
   result(_record: ResponseRecord, body: Record<string, unknown>): CallResult<ResponseRecord> {
-    const upstreamStatus = body.status as CallStatus | undefined;
-    const status: CallStatus =
-      upstreamStatus === 'incomplete' || upstreamStatus === 'failed' ? upstreamStatus : 'completed';
-    const usage = (body.usage ?? null) as Record<string, unknown> | null;
-    const failure = (body.error ?? { code: 'server_error', message: 'The model failed to generate a response.' }) as {
-      code: string;
-      message: string;
-    };
-    return {
-      changes: {
-        status,
-        output: Array.isArray(body.output) ? (body.output as Record<string, unknown>[]) : [],
-        usage,
-        error: status === 'failed' ? failure : null,
-        errorStatus: status === 'failed' ? 500 : null,
-        incompleteDetails: (body.incomplete_details ?? null) as Record<string, unknown> | null,
-        completedAt: status === 'completed' ? new Date() : null,
-      },
-      tokens: { input: numberOr0(usage?.input_tokens), output: numberOr0(usage?.output_tokens) },
-    };
+    return responseResult(body);
   }
 }
 
 /** This turn's own input as items (a string is one user message), to follow the context. */
-function ownInput(input: unknown): JsonObject[] {
+export function ownInput(input: unknown): JsonObject[] {
   if (typeof input === 'string') return [{ role: 'user', content: input }];
   return Array.isArray(input) ? (input as JsonObject[]) : [];
+}
+
+/** What a finished Response body (from the upstream, or built from a chat answer) changes on the record. */
+export function responseResult(body: Record<string, unknown>): CallResult<ResponseRecord> {
+  const upstreamStatus = body.status as CallStatus | undefined;
+  const status: CallStatus =
+    upstreamStatus === 'incomplete' || upstreamStatus === 'failed' ? upstreamStatus : 'completed';
+  const usage = (body.usage ?? null) as Record<string, unknown> | null;
+  const failure = (body.error ?? { code: 'server_error', message: 'The model failed to generate a response.' }) as {
+    code: string;
+    message: string;
+  };
+  return {
+    changes: {
+      status,
+      output: Array.isArray(body.output) ? (body.output as Record<string, unknown>[]) : [],
+      usage,
+      error: status === 'failed' ? failure : null,
+      errorStatus: status === 'failed' ? 500 : null,
+      incompleteDetails: (body.incomplete_details ?? null) as Record<string, unknown> | null,
+      completedAt: status === 'completed' ? new Date() : null,
+    },
+    tokens: { input: numberOr0(usage?.input_tokens), output: numberOr0(usage?.output_tokens) },
+    servedModel: typeof body.model === 'string' ? body.model : null,
+  };
 }
