@@ -9,9 +9,14 @@ import { EventLog } from '../infra/event-log.service';
 import { JobProducer } from '../infra/job-producer.service';
 import type { Logger } from '../infra/logger';
 import { isOutage } from '../infra/outage';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RateLimiter } from '../infra/rate-limiter.service';
 import { IdempotencyRepository } from '../persistence/idempotency.repository';
 import type { CallKind } from './call-kinds';
+
+/** How long a retry waits for the record of a first request that claimed its Idempotency-Key, and how often it looks. */
+const CLAIM_WAIT_MS = 10_000;
+const CLAIM_POLL_MS = 50;
 
 /** An accepted call, or the call an earlier request with the same Idempotency-Key made. */
 export interface Admitted<R extends CallRecord> {
@@ -48,13 +53,15 @@ export class CallAdmission {
   ): Promise<Admitted<R>> {
     const idemKey = ctx.idempotencyKey;
     if (idemKey) {
-      const earlier = await this.idempotency.claim({
-        userId: caller.userId,
-        key: idemKey,
-        bodyHash: ctx.reqBodyHash,
-        callId: id,
-      });
-      if (earlier) return { record: await this.earlierCall(kind, caller, earlier, ctx.reqBodyHash), replayed: true };
+      const claim = { userId: caller.userId, key: idemKey, bodyHash: ctx.reqBodyHash, callId: id };
+      // A second try claims again only when the first request's claim was released (its call was never made).
+      for (let tries = 0; ; tries++) {
+        const earlier = await this.idempotency.claim(claim);
+        if (!earlier) break;
+        const record = await this.earlierCall(kind, caller, earlier, ctx.reqBodyHash, idemKey);
+        if (record) return { record, replayed: true };
+        if (tries > 0) throw AppError.unavailable();
+      }
     }
     const key: CallKey = { userId: caller.userId, responseId: id };
     let inFlight = 1;
@@ -113,7 +120,8 @@ export class CallAdmission {
     caller: Caller,
     earlier: { bodyHash: string; callId: string },
     bodyHash: string,
-  ): Promise<R> {
+    idemKey: string,
+  ): Promise<R | null> {
     if (earlier.bodyHash !== bodyHash) {
       const message = 'This Idempotency-Key was already used with a different request body.';
       throw new AppError('conflict', message, {
@@ -122,12 +130,23 @@ export class CallAdmission {
         retryable: false,
       });
     }
-    const record = await kind.repo.find({ userId: caller.userId, responseId: earlier.callId });
-    if (!record) {
-      const message =
-        'A request with this Idempotency-Key already ran, and its result was not kept (store: false, or deleted).';
-      throw new AppError('conflict', message, { code: 'idempotency_key_used', retryable: false });
+    const key: CallKey = { userId: caller.userId, responseId: earlier.callId };
+    // The first request may still be between its claim and its write: wait for the record (bounded), or for the
+    // claim to be released (that call was never made; null lets this request claim the key for itself).
+    for (const started = Date.now(); ; await sleep(CLAIM_POLL_MS)) {
+      const record = await kind.repo.find(key);
+      if (record) return record;
+      // Written, and not found: gone (deleted, or store: false), unless it was written between the two reads.
+      if (await kind.repo.wasWritten(key)) {
+        const late = await kind.repo.find(key);
+        if (late) return late;
+        break;
+      }
+      if (!(await this.idempotency.holds(caller.userId, idemKey, earlier.callId))) return null;
+      if (Date.now() - started > CLAIM_WAIT_MS) break;
     }
-    return record;
+    const message =
+      'A request with this Idempotency-Key already ran, and its result was not kept (store: false, or deleted).';
+    throw new AppError('conflict', message, { code: 'idempotency_key_used', retryable: false });
   }
 }
