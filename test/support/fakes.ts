@@ -65,6 +65,11 @@ export class MemoryStore<R extends CallRecord> {
     return next;
   }
 
+  async clearWebhookPending(key: CallKey): Promise<void> {
+    const r = this.records.get(key.responseId);
+    if (r && r.userId === key.userId) this.records.set(key.responseId, { ...r, webhookPending: false });
+  }
+
   async delete(key: CallKey): Promise<boolean> {
     const r = await this.find(key);
     if (!r) return false;
