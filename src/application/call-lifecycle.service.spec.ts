@@ -36,7 +36,18 @@ function setup(outcome: WaitResult<CallRecord>['kind']) {
   };
   const enqueued: DeliverWebhookPayload[] = [];
   const deliveries: NewDelivery[] = [];
-  const endpoint = { endpointId: 'we_1', userId: 'u1', events: [], enabled: true } as unknown as WebhookEndpointRecord;
+  const endpoint: WebhookEndpointRecord = {
+    endpointId: 'we_1',
+    userId: 'u1',
+    url: 'http://127.0.0.1:1/hook',
+    events: [],
+    enabled: true,
+    secret: 'whsec_dGVzdC1zZWNyZXQtMDEyMzQ1Njc4OWFiY2RlZg==',
+    previousSecret: null,
+    previousSecretUntil: null,
+    createdAt: new Date(),
+    updatedAt: new Date(),
+  };
   const producer = fake<JobProducer>({
     removeIfWaiting: async () => true,
     enqueueDelivery: async (p: DeliverWebhookPayload) => void enqueued.push(p),
