@@ -35,6 +35,7 @@ function setup(enqueue: () => Promise<void>, earlier: string[] = []) {
     notFound: (id) => chat.notFound(id),
     logsEvents: () => false,
     terminalEvent: (r) => chat.terminalEvent(r),
+    webhookSubject: chat.webhookSubject,
   };
   const admission = new CallAdmission(
     fake<JobProducer>({ enqueue }),

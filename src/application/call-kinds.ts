@@ -4,6 +4,7 @@ import { chatTerminalEvent } from '../domain/chat-events';
 import { AppError } from '../domain/errors';
 import type { LogEvent } from '../domain/events';
 import { terminalEvent } from '../domain/response-events';
+import type { WebhookSubject } from '../domain/webhooks';
 import { JobName } from '../infra/jobs';
 import type { CallRecordStore } from '../persistence/call-records.repository';
 import { ChatCompletionsRepository } from '../persistence/chat-completions.repository';
@@ -16,6 +17,8 @@ import { ResponsesRepository } from '../persistence/responses.repository';
 export interface CallKind<R extends CallRecord = CallRecord> {
   readonly job: JobName;
   readonly noun: string;
+  /** The family of webhook events its background calls send. */
+  readonly webhookSubject: WebhookSubject;
   readonly repo: CallRecordStore<R>;
   notFound(id: string): AppError;
   /** Whether this call publishes its events to the shared event log (streamed or background). */
@@ -28,6 +31,7 @@ export interface CallKind<R extends CallRecord = CallRecord> {
 export class ResponseCalls implements CallKind<ResponseRecord> {
   readonly job = JobName.RunResponse;
   readonly noun = 'response';
+  readonly webhookSubject = 'response';
 
   constructor(readonly repo: ResponsesRepository) {}
 
@@ -48,6 +52,7 @@ export class ResponseCalls implements CallKind<ResponseRecord> {
 export class ChatCalls implements CallKind<ChatCompletionRecord> {
   readonly job = JobName.RunChatCompletion;
   readonly noun = 'chat completion';
+  readonly webhookSubject = 'chat.completion';
 
   constructor(readonly repo: ChatCompletionsRepository) {}
 

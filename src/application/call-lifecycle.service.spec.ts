@@ -10,6 +10,14 @@ import type { ChatCompletionsRepository } from '../persistence/chat-completions.
 import { type CallKind, ChatCalls } from './call-kinds';
 import { CallLifecycle } from './call-lifecycle.service';
 import type { TerminalWaiter, WaitResult } from './terminal-waiter.service';
+import { WebhookDispatcher } from './webhook-dispatcher.service';
+import type { DeliverWebhookPayload } from '../infra/jobs';
+import type {
+  NewDelivery,
+  WebhookDeliveriesRepository,
+  WebhookEndpointsRepository,
+} from '../persistence/webhooks.repository';
+import type { WebhookEndpointRecord } from '../domain/webhooks';
 
 /** The lifecycle of synchronous calls with the waiter's four outcomes, against fakes of everything around it. */
 function setup(outcome: WaitResult<CallRecord>['kind']) {
@@ -20,13 +28,39 @@ function setup(outcome: WaitResult<CallRecord>['kind']) {
   const kind: CallKind<ChatCompletionRecord> = {
     job: chat.job,
     noun: chat.noun,
+    webhookSubject: chat.webhookSubject,
     repo: fake<CallRecordStore<ChatCompletionRecord>>(store),
     notFound: (id) => chat.notFound(id),
     logsEvents: () => false,
     terminalEvent: (r) => chat.terminalEvent(r),
   };
+  const enqueued: DeliverWebhookPayload[] = [];
+  const deliveries: NewDelivery[] = [];
+  const endpoint: WebhookEndpointRecord = {
+    endpointId: 'we_1',
+    userId: 'u1',
+    url: 'http://127.0.0.1:1/hook',
+    events: [],
+    enabled: true,
+    secret: 'whsec_dGVzdC1zZWNyZXQtMDEyMzQ1Njc4OWFiY2RlZg==',
+    previousSecret: null,
+    previousSecretUntil: null,
+    createdAt: new Date(),
+    updatedAt: new Date(),
+  };
+  const producer = fake<JobProducer>({
+    removeIfWaiting: async () => true,
+    enqueueDelivery: async (p: DeliverWebhookPayload) => void enqueued.push(p),
+  });
+  const webhooks = new WebhookDispatcher(
+    fake<WebhookEndpointsRepository>({ enabledFor: async (u: string) => (u === 'u1' ? [endpoint] : []) }),
+    fake<WebhookDeliveriesRepository>({ ensure: async (d: NewDelivery) => void deliveries.push(d) }),
+    producer,
+    testConfig(),
+    silentLogger,
+  );
   const lifecycle = new CallLifecycle(
-    fake<JobProducer>({ removeIfWaiting: async () => true }),
+    producer,
     fake<TerminalWaiter>({
       wait: async <R extends CallRecord>(repo: CallRecordStore<R>, k: CallKey): Promise<WaitResult<R>> =>
         outcome === 'done' ? { kind: 'done', record: (await repo.find(k))! } : { kind: outcome },
@@ -34,10 +68,11 @@ function setup(outcome: WaitResult<CallRecord>['kind']) {
     fake<RedisBus>({ publish: async (channel: string, id: string) => void published.push(`${channel}:${id}`) }),
     fake<EventLog>({ delete: async (id: string) => void logsDeleted.push(id), close: async () => 0 }),
     fake<RateLimiter>({ release: async () => undefined }),
+    webhooks,
     testConfig({ SYNC_TIMEOUT_MS: '2000' }),
     silentLogger,
   );
-  return { store, kind, lifecycle, logsDeleted, published };
+  return { store, kind, lifecycle, logsDeleted, published, enqueued, deliveries };
 }
 
 const key = { userId: 'u1', responseId: 'chatcmpl-1' };
@@ -104,5 +139,37 @@ describe('CallLifecycle.awaitResult', () => {
   it('gone (deleted meanwhile): 404', async () => {
     const t = setup('gone');
     await expect(t.lifecycle.awaitResult(t.kind, key, signal)).rejects.toMatchObject({ kind: 'not_found' });
+  });
+});
+
+describe('CallLifecycle.cancel and webhooks', () => {
+  it('a background cancel that wins owes one event, enqueued once; a second cancel enqueues nothing', async () => {
+    const t = setup('done');
+    t.store.put(chatRecord({ status: 'in_progress', background: true, store: true }));
+    const first = await t.lifecycle.cancel(t.kind, (await t.store.find(key))!, async () => (await t.store.find(key))!);
+    expect(first.status).toBe('cancelled');
+    expect(t.deliveries).toHaveLength(1);
+    expect(t.deliveries[0]).toMatchObject({
+      endpointId: 'we_1',
+      eventType: 'chat.completion.cancelled',
+      subjectId: key.responseId,
+    });
+    expect(t.enqueued).toEqual([
+      { deliveryId: t.deliveries[0].deliveryId, endpointId: 'we_1', eventId: t.deliveries[0].eventId },
+    ]);
+    const stored = t.store.records.get(key.responseId)!;
+    expect(stored.webhookEvent?.id).toBe(t.deliveries[0].eventId);
+    expect(stored.webhookPending).toBe(false);
+    await t.lifecycle.cancel(t.kind, (await t.store.find(key))!, async () => (await t.store.find(key))!);
+    expect(t.enqueued).toHaveLength(1);
+  });
+
+  it('a synchronous call cancelled on timeout owes no event', async () => {
+    const t = setup('timeout');
+    t.store.put(chatRecord({ status: 'in_progress', store: true }));
+    await t.lifecycle.awaitResult(t.kind, key, signal).catch(() => undefined);
+    expect(t.store.records.get(key.responseId)?.status).toBe('cancelled');
+    expect(t.store.records.get(key.responseId)?.webhookPending).toBe(false);
+    expect(t.enqueued).toEqual([]);
   });
 });

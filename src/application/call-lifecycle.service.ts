@@ -11,6 +11,7 @@ import { RedisBus } from '../infra/redis-bus.service';
 import { APP_CONFIG, LOGGER } from '../config/tokens';
 import type { CallKind } from './call-kinds';
 import { TerminalWaiter } from './terminal-waiter.service';
+import { WebhookDispatcher } from './webhook-dispatcher.service';
 
 /**
  * The api's half of a call's life after admission, the same for every kind: the wait for a synchronous result, the
@@ -26,6 +27,7 @@ export class CallLifecycle {
     private readonly bus: RedisBus,
     private readonly events: EventLog,
     private readonly limiter: RateLimiter,
+    private readonly webhooks: WebhookDispatcher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -81,12 +83,14 @@ export class CallLifecycle {
   /**
    * Cancel protocol: the durable flag first (a conditional update), then the fast path: the bus
    * tells whichever worker holds the job to abort its upstream call, and a job that no worker has
-   * taken is removed. The fast path is best-effort; workers also re-read the flag.
+   * taken is removed. The fast path is best-effort; workers also re-read the flag. A background
+   * call's cancel that won owes its webhook event (recorded by the same update), enqueued here.
    */
-  async stop<R extends CallRecord>(store: CallKind<R>, key: CallKey): Promise<R | null> {
+  async stop<R extends CallRecord>(store: CallKind<R>, key: CallKey, background: boolean): Promise<R | null> {
     const cancelled = await store.repo.transition(key, ACTIVE_STATUSES, {
       status: 'cancelled',
       cancelledAt: new Date(),
+      ...this.webhooks.owed(background),
     } as CallChanges<R>);
     if (!cancelled) return null;
     const results = await Promise.allSettled([
@@ -96,6 +100,7 @@ export class CallLifecycle {
       // Open streams end quietly, and nothing more is appended to the log.
       store.logsEvents(cancelled) ? this.events.close(key.responseId) : Promise.resolve(),
       this.limiter.release(cancelled.keyId, key.responseId),
+      this.webhooks.dispatch(store, cancelled),
     ]);
     for (const r of results) {
       if (r.status === 'rejected')
@@ -117,9 +122,9 @@ export class CallLifecycle {
     return deleted;
   }
 
-  /** Cancels an active call; the record as it is either way (null when gone). */
+  /** Cancels an active synchronous call; the record as it is either way (null when gone). */
   private async stopOrRead<R extends CallRecord>(store: CallKind<R>, key: CallKey): Promise<R | null> {
-    return (await this.stop(store, key)) ?? (await store.repo.find(key));
+    return (await this.stop(store, key, false)) ?? (await store.repo.find(key));
   }
 
   /**
@@ -129,7 +134,8 @@ export class CallLifecycle {
   async cancel<R extends CallRecord>(store: CallKind<R>, record: R, load: () => Promise<R>): Promise<R> {
     if (!record.background) throw AppError.badRequest(`Cannot cancel a synchronous ${store.noun}.`);
     const key: CallKey = { userId: record.userId, responseId: record.responseId };
-    const after = record.status === 'cancelled' ? record : ((await this.stop(store, key)) ?? (await load()));
+    const after =
+      record.status === 'cancelled' ? record : ((await this.stop(store, key, record.background)) ?? (await load()));
     if (after.status !== 'cancelled') throw AppError.badRequest(`Cannot cancel a ${after.status} ${store.noun}.`);
     return after;
   }

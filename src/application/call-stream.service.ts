@@ -77,7 +77,8 @@ export class CallStreamService {
       for await (const e of this.tailer.tail(record.responseId, state, clientGone, isOver))
         yield await send(e.data, e.seq);
     } finally {
-      if (state.end === 'aborted' && opts.cancelOnDisconnect) await this.calls.stop(kind, key);
+      // Only synchronous streams are cancelled on disconnect: no webhook event for them.
+      if (state.end === 'aborted' && opts.cancelOnDisconnect) await this.calls.stop(kind, key, false);
     }
     if (state.end === 'unfinished') {
       // The call ended but its log has no end entry (a writer died between the two writes).

@@ -87,7 +87,7 @@ export class ChatCompletionsService {
 
   async delete(caller: Caller, id: string): Promise<JsonObject> {
     const record = await this.stored(caller, id);
-    if (ACTIVE_STATUSES.includes(record.status)) await this.calls.stop(this.kind, keyOf(record));
+    if (ACTIVE_STATUSES.includes(record.status)) await this.calls.stop(this.kind, keyOf(record), record.background);
     if (!(await this.calls.forget(this.kind, keyOf(record)))) throw this.kind.notFound(id);
     return { object: 'chat.completion.deleted', id, deleted: true };
   }

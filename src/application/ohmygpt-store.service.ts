@@ -41,7 +41,7 @@ export class OhMyGptStoreService {
 
   async delete(caller: Caller, responseId: string): Promise<JsonObject> {
     const record = await this.stored(caller, responseId);
-    if (ACTIVE_STATUSES.includes(record.status)) await this.calls.stop(this.kind, keyOf(record));
+    if (ACTIVE_STATUSES.includes(record.status)) await this.calls.stop(this.kind, keyOf(record), record.background);
     if (!(await this.calls.forget(this.kind, keyOf(record)))) throw notFound(record.responseId);
     return { responseId: record.responseId, deleted: true };
   }

@@ -121,7 +121,7 @@ export class ResponsesService {
   async delete(caller: Caller, responseId: string): Promise<JsonObject> {
     const record = await this.visible(caller, responseId);
     const key = keyOf(record);
-    if (ACTIVE_STATUSES.includes(record.status)) await this.calls.stop(this.kind, key);
+    if (ACTIVE_STATUSES.includes(record.status)) await this.calls.stop(this.kind, key, record.background);
     if (!(await this.calls.forget(this.kind, key))) throw this.kind.notFound(responseId);
     return { id: responseId, object: 'response', deleted: true };
   }

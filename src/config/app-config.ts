@@ -88,6 +88,23 @@ export interface AppConfig {
   storeWriteRetryMs: number;
   /** Coins per million tokens by model, for costCoins; unknown models cost 0 (with a warning). */
   priceTable: PriceTable;
+  webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** The global endpoint (WEBHOOK_URL), for every user's background calls; null when unset. */
+  url: string | null;
+  /** Its secrets, current first (WEBHOOK_SECRET, then WEBHOOK_SECRET_PREVIOUS during a rotation). */
+  secrets: string[];
+  /** How long deliveries are retried, and the first retry wait (doubling, jitter, capped at an hour). */
+  retryHours: number;
+  retryBaseMs: number;
+  /** An attempt without a 2xx within this is a failure. */
+  timeoutMs: number;
+  /** Deliveries sent at once per worker process (apart from the model-call slots). */
+  concurrency: number;
+  /** After a per-endpoint rotation, how long the old secret keeps signing too. */
+  rotationGraceS: number;
 }
 
 export class ConfigError extends Error {
@@ -146,9 +163,49 @@ export function loadConfig(env: Env, role: Role): AppConfig {
     eventLogMaxBytes: r.int('EVENT_LOG_MAX_BYTES', { def: 8 * 1024 * 1024, min: 64 * 1024, max: 256 * 1024 * 1024 }),
     sseHeartbeatMs: r.int('SSE_HEARTBEAT_MS', { def: 15_000, min: 100, max: 600_000 }),
     bodyLimitBytes: r.int('BODY_LIMIT_BYTES', { def: 12 * 1024 * 1024, min: 1024, max: 512 * 1024 * 1024 }),
+    webhooks: readWebhooks(r, problems),
   };
 
   if (problems.length > 0) throw new ConfigError(problems);
   config.upstreamSecrets = config.routes.flatMap((route) => (route.apiKey ? [route.apiKey] : []));
   return config;
+}
+
+/** `whsec_` and base64 of at least 16 bytes: the form OpenAI's secrets and the SDK's verifier use. */
+const WHSEC = /^whsec_[A-Za-z0-9+/]{22,}={0,2}$/;
+
+function readWebhooks(r: Reader, problems: string[]): WebhookConfig {
+  const url = r.url('WEBHOOK_URL', ['http:', 'https:'], { required: false });
+  const secret = r.str('WEBHOOK_SECRET');
+  const previous = r.str('WEBHOOK_SECRET_PREVIOUS');
+  for (const [name, value] of [
+    ['WEBHOOK_SECRET', secret],
+    ['WEBHOOK_SECRET_PREVIOUS', previous],
+  ] as const) {
+    // Only the length is echoed: the value is a secret.
+    if (value !== undefined && !WHSEC.test(value))
+      problems.push(
+        `${name} must look like whsec_<base64 of at least 16 bytes> (got a value of ${value.length} characters)`,
+      );
+  }
+  if (url) {
+    let credentials = false;
+    try {
+      const parsed = new URL(url);
+      credentials = parsed.username !== '' || parsed.password !== '';
+    } catch {
+      credentials = false;
+    }
+    if (credentials) problems.push('WEBHOOK_URL must not carry credentials');
+    if (!secret) problems.push('WEBHOOK_SECRET is required with WEBHOOK_URL (whsec_<base64>)');
+  }
+  return {
+    url: url || null,
+    secrets: [secret, previous].filter((s): s is string => s !== undefined),
+    retryHours: r.int('WEBHOOK_RETRY_HOURS', { def: 72, min: 1, max: 30 * 24 }),
+    retryBaseMs: r.int('WEBHOOK_RETRY_BASE_MS', { def: 5000, min: 1, max: 3600_000 }),
+    timeoutMs: r.int('WEBHOOK_TIMEOUT_MS', { def: 10_000, min: 100, max: 600_000 }),
+    concurrency: r.int('WEBHOOK_CONCURRENCY', { def: 10, min: 1, max: 1000 }),
+    rotationGraceS: r.int('WEBHOOK_ROTATION_GRACE_S', { def: 86_400, min: 0, max: 30 * 24 * 3600 }),
+  };
 }

@@ -59,6 +59,20 @@ export interface CallRecord {
    * tombstone, its content removed, so usage and cost still add up; no read ever returns it.
    */
   deletedAt: Date | null;
+  /**
+   * The webhook event a background call's terminal transition owes: written by the same conditional update that wins
+   * the transition (so only the winner owes one, and its id is fixed once); `webhookPending` stays true until the
+   * event's deliveries are enqueued (the recovery sweep enqueues them when a process stopped in between).
+   */
+  webhookEvent: OwedEvent | null;
+  webhookPending: boolean;
+}
+
+export interface OwedEvent {
+  /** `evt_…`, the event body's id. */
+  id: string;
+  /** When the call reached its terminal state (the body's created_at). */
+  at: Date;
 }
 
 /** Owner and id: the owner is part of every filter, so no read can cross users. */
@@ -142,6 +156,8 @@ export function newCallRecord(f: NewCallFields & Record<string, unknown>): NewCa
     terminalWrites: 0,
     day: new Date().toISOString().slice(0, 10),
     deletedAt: null,
+    webhookEvent: null,
+    webhookPending: false,
   };
 }
 

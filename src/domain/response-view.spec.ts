@@ -39,6 +39,8 @@ function record(over: Partial<ResponseRecord> = {}): ResponseRecord {
     keyId: 'key_1',
     day: '2026-01-01',
     deletedAt: null,
+    webhookEvent: null,
+    webhookPending: false,
     previousResponseId: null,
     chain: [],
     conversationId: null,

@@ -1,7 +1,16 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { AppConfig } from '../config/app-config';
-import { callQueue, DEFAULT_ROUTE, type JobName, type JobPayloads } from './jobs';
+import { webhookAttempts } from '../domain/webhooks';
+import {
+  callQueue,
+  DEFAULT_ROUTE,
+  type DeliverWebhookPayload,
+  type JobName,
+  type JobPayloads,
+  WEBHOOK_QUEUE,
+  WebhookJobName,
+} from './jobs';
 import { bullmqConnection } from './redis-connections';
 import { APP_CONFIG } from '../config/tokens';
 
@@ -27,10 +36,25 @@ export function callJobOptions(jobId: string, attempts: number, priority = 1): J
   };
 }
 
+/** Custom backoff type of webhook deliveries: doubling from WEBHOOK_RETRY_BASE_MS with jitter (domain/webhooks). */
+export const WEBHOOK_BACKOFF = 'webhook';
+
+/** A delivery's options: its id is the job id; attempts fill WEBHOOK_RETRY_HOURS with the doubling waits. */
+export function webhookJobOptions(deliveryId: string, baseMs: number, hours: number): JobsOptions {
+  return {
+    jobId: deliveryId,
+    attempts: webhookAttempts(baseMs, hours),
+    backoff: { type: WEBHOOK_BACKOFF },
+    removeOnComplete: { age: 3600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+}
+
 /** The one place that enqueues: a queue per route, default job options and the jobId rule. */
 @Injectable()
 export class JobProducer implements OnModuleDestroy {
   private readonly queues = new Map<string, Queue>();
+  private webhooks?: Queue;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
@@ -43,6 +67,36 @@ export class JobProducer implements OnModuleDestroy {
       this.queues.set(route, queue);
     }
     return queue;
+  }
+
+  /** The webhook deliveries' queue. */
+  webhookQueue(): Queue {
+    this.webhooks ??= new Queue(WEBHOOK_QUEUE, {
+      connection: bullmqConnection(this.config, 'queue'),
+      prefix: this.config.queuePrefix,
+    });
+    return this.webhooks;
+  }
+
+  async enqueueDelivery(payload: DeliverWebhookPayload): Promise<void> {
+    const { retryBaseMs, retryHours } = this.config.webhooks;
+    await this.webhookQueue().add(
+      WebhookJobName.Deliver,
+      payload,
+      webhookJobOptions(payload.deliveryId, retryBaseMs, retryHours),
+    );
+  }
+
+  /** Whether a delivery still has a live job (the sweep re-enqueues one Redis lost). */
+  async hasLiveDelivery(deliveryId: string): Promise<boolean> {
+    const job = await this.webhookQueue().getJob(deliveryId);
+    if (!job) return false;
+    const state = await job.getState();
+    return state !== 'completed' && state !== 'failed' && state !== 'unknown';
+  }
+
+  async removeDelivery(deliveryId: string): Promise<void> {
+    await this.webhookQueue().remove(deliveryId);
   }
 
   async enqueue<J extends JobName>(
@@ -86,6 +140,8 @@ export class JobProducer implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    await Promise.allSettled(
+      [...this.queues.values(), ...(this.webhooks ? [this.webhooks] : [])].map((q) => q.close()),
+    );
   }
 }

@@ -12,9 +12,17 @@ export const callQueue = (route: string): string => `calls-${route}`;
 /** The route of UPSTREAM_BASE_URL, and of every call before routes existed. */
 export const DEFAULT_ROUTE = 'default';
 
+/** Webhook deliveries have a queue of their own, with its own workers: they never take a model call's slot. */
+export const WEBHOOK_QUEUE = 'webhooks';
+
 export enum JobName {
   RunResponse = 'run-response',
   RunChatCompletion = 'run-chat-completion',
+}
+
+/** The job of the webhook queue. */
+export enum WebhookJobName {
+  Deliver = 'deliver-webhook',
 }
 
 /** Every call job names its record by owner and id; nothing else travels through Redis. */
@@ -28,6 +36,17 @@ export interface RunCallPayload {
   keyId?: string;
   /** Attempts made on other routes before this job took the call over (failover). */
   attemptsBefore?: number;
+}
+
+/**
+ * One event to one endpoint. The delivery's record (MongoDB) holds the rest; the endpoint's secret is read from
+ * MongoDB (or the config) when it is sent, never carried here.
+ */
+export interface DeliverWebhookPayload {
+  /** Also the BullMQ jobId: a second enqueue of the same delivery is a no-op. */
+  deliveryId: string;
+  endpointId: string;
+  eventId: string;
 }
 
 export interface JobPayloads {

@@ -14,6 +14,8 @@ import { KeysModule } from './keys.module';
 import { OhMyGptModule } from './ohmygpt.module';
 import { ResponsesModule } from './responses.module';
 import { UsageModule } from './usage.module';
+import { WebhookEventsModule } from './webhook-events.module';
+import { WebhooksModule } from './webhooks.module';
 
 /** The HTTP role: validates, authenticates, writes records, enqueues. Never consumes jobs, never calls upstreams. */
 @Module({})
@@ -25,6 +27,8 @@ export class ApiModule {
         InfraModule.forRoot(config, logger),
         PersistenceModule.forRoot(config),
         KeysModule,
+        WebhookEventsModule,
+        WebhooksModule,
         ResponsesModule,
         ChatModule,
         ConversationsModule,

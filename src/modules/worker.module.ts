@@ -15,6 +15,9 @@ import { TurnHistory } from '../worker/turn-history.service';
 import { ResponseOverChatProtocol } from '../worker/protocols/response-over-chat-protocol';
 import { UpstreamClients } from '../worker/upstream.client';
 import { CallKindsModule } from './call-kinds.module';
+import { WebhookWorkerService } from '../jobs/webhook-worker.service';
+import { WebhookDelivery } from '../worker/webhook-delivery.service';
+import { WebhookEventsModule } from './webhook-events.module';
 
 /** The worker role: no HTTP port; takes jobs and calls the upstream. Only it loads processors and protocols. */
 @Module({})
@@ -22,7 +25,12 @@ export class WorkerModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [InfraModule.forRoot(config, logger), PersistenceModule.forRoot(config), CallKindsModule],
+      imports: [
+        InfraModule.forRoot(config, logger),
+        PersistenceModule.forRoot(config),
+        CallKindsModule,
+        WebhookEventsModule,
+      ],
       providers: [
         UpstreamClients,
         TurnHistory,
@@ -35,6 +43,8 @@ export class WorkerModule {
         JobWorkerService,
         RecoverySweep,
         ModelCatalogRefresher,
+        WebhookDelivery,
+        WebhookWorkerService,
       ],
     };
   }

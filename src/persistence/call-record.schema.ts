@@ -39,6 +39,9 @@ export function callRecordSchema<R extends CallRecord>(collection: string, extra
       terminalWrites: { type: Number, default: 0 },
       day: { type: String, required: true },
       deletedAt: { type: Date, default: null },
+      // The webhook event a background call's terminal transition owes (domain/webhooks).
+      webhookEvent: { type: Mixed, default: null },
+      webhookPending: { type: Boolean, default: false },
       ...extra,
     } as SchemaDefinition,
     { collection, timestamps: true, minimize: false, versionKey: false },
@@ -49,5 +52,6 @@ export function callRecordSchema<R extends CallRecord>(collection: string, extra
   schema.index({ userId: 1, day: 1 });
   // For the recovery sweep only (system-wide, not a user query).
   schema.index({ status: 1, updatedAt: 1 });
+  schema.index({ webhookPending: 1, updatedAt: 1 });
   return schema;
 }

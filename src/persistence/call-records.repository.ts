@@ -24,6 +24,8 @@ export interface CallRecordStore<R extends CallRecord> {
   recordUsage(key: CallKey, changes: CallChanges<R>): Promise<boolean>;
   findStaleActive(before: Date, limit: number): Promise<R[]>;
   findExpiredEphemeral(endedBefore: Date, limit: number): Promise<R[]>;
+  findOwedWebhooks(before: Date, limit: number): Promise<R[]>;
+  clearWebhookPending(key: CallKey): Promise<void>;
   delete(key: CallKey): Promise<boolean>;
   remove(key: CallKey): Promise<void>;
 }
@@ -139,6 +141,28 @@ export abstract class CallRecordsRepository<R extends CallRecord> implements Cal
       .lean<WithId<R>[]>()
       .exec();
     return docs.map(strip);
+  }
+
+  /**
+   * SYSTEM USE ONLY (the recovery sweep): finished calls whose webhook event is still owed (its deliveries were not
+   * enqueued: a process stopped, or Redis lost them) since before `before`, oldest first.
+   */
+  async findOwedWebhooks(before: Date, limit: number): Promise<R[]> {
+    const docs = await this.model
+      .find({ webhookPending: true, updatedAt: { $lt: before } })
+      .sort({ updatedAt: 1 })
+      .limit(limit)
+      .lean<WithId<R>[]>()
+      .exec();
+    return docs.map(strip);
+  }
+
+  /** The event's deliveries are enqueued: nothing is owed any more. */
+  async clearWebhookPending(key: CallKey): Promise<void> {
+    if (!key.userId) throw new Error('userId is required in every filter');
+    // Tombstones included: a call deleted right after it ended still had its event.
+    const filter = { userId: key.userId, responseId: key.responseId, webhookPending: true };
+    await this.model.updateOne(filter, { $set: { webhookPending: false } }, { timestamps: false }).exec();
   }
 
   /**

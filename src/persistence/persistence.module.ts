@@ -17,6 +17,13 @@ import {
 import { ConversationsRepository } from './conversations.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 import { MongoHealth } from './store-health';
+import {
+  WEBHOOK_DELIVERY_MODEL,
+  WEBHOOK_ENDPOINT_MODEL,
+  WebhookDeliverySchema,
+  WebhookEndpointSchema,
+} from './webhook.schema';
+import { WebhookDeliveriesRepository, WebhookEndpointsRepository } from './webhooks.repository';
 
 const REPOSITORIES = [
   ResponsesRepository,
@@ -25,6 +32,8 @@ const REPOSITORIES = [
   IdempotencyRepository,
   ConversationsRepository,
   MongoHealth,
+  WebhookEndpointsRepository,
+  WebhookDeliveriesRepository,
 ];
 
 /** The MongoDB connection and every repository; the only module that knows mongoose. */
@@ -50,6 +59,8 @@ export class PersistenceModule {
           { name: IDEMPOTENCY_MODEL, schema: IdempotencyKeySchema },
           { name: CONVERSATION_MODEL, schema: ConversationSchema },
           { name: CONVERSATION_ITEM_MODEL, schema: ConversationItemSchema },
+          { name: WEBHOOK_ENDPOINT_MODEL, schema: WebhookEndpointSchema },
+          { name: WEBHOOK_DELIVERY_MODEL, schema: WebhookDeliverySchema },
         ]),
       ],
       providers: REPOSITORIES,

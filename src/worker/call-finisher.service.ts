@@ -18,6 +18,10 @@ import { RateLimiter } from '../infra/rate-limiter.service';
 import { RedisBus } from '../infra/redis-bus.service';
 import { APP_CONFIG, LOGGER } from '../config/tokens';
 import { TurnHistory } from './turn-history.service';
+import { WebhookDispatcher } from '../application/webhook-dispatcher.service';
+
+/** The call a terminal write is for; `background` decides whether it owes a webhook event (read when not given). */
+export type FinishTarget = CallKey & { background?: boolean };
 
 /** Tokens of one call, as the upstream reported them or as counted from its output. */
 export interface Tokens {
@@ -40,6 +44,7 @@ export class CallFinisher {
     private readonly events: EventLog,
     private readonly limiter: RateLimiter,
     private readonly turns: TurnHistory,
+    private readonly webhooks: WebhookDispatcher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -49,13 +54,14 @@ export class CallFinisher {
   /** The result of an upstream answer; null when the call was cancelled or deleted meanwhile. */
   async complete<R extends CallRecord>(
     kind: CallKind<R>,
-    key: CallKey,
+    key: FinishTarget,
     changes: CallChanges<R>,
     tokens: Tokens,
     model: string,
   ): Promise<R | null> {
+    const owed = this.webhooks.owed(await this.isBackground(kind, key));
     const done = await this.store(
-      () => kind.repo.transition(key, ['in_progress'], { ...changes, ...this.usageChanges(tokens, model) }),
+      () => kind.repo.transition(key, ['in_progress'], { ...changes, ...this.usageChanges(tokens, model), ...owed }),
       this.config.storeWriteRetryMs,
     );
     if (done) await this.announceTerminal(kind, done);
@@ -73,13 +79,14 @@ export class CallFinisher {
   /** Records a final failure once (last attempt, or a job that stalled too often), with what was produced. */
   async fail<R extends CallRecord>(
     kind: CallKind<R>,
-    key: CallKey,
+    key: FinishTarget,
     error: CallErrorInfo,
     errorStatus: number | null,
     produced: { tokens: Tokens; model: string } | null = null,
   ): Promise<boolean> {
     const usage = produced ? this.usageChanges(produced.tokens, produced.model) : {};
-    const changes = { status: 'failed', error, errorStatus, ...usage } as CallChanges<R>;
+    const owed = this.webhooks.owed(await this.isBackground(kind, key));
+    const changes = { status: 'failed', error, errorStatus, ...usage, ...owed } as CallChanges<R>;
     const failed = await this.store(
       () => kind.repo.transition(key, ACTIVE_STATUSES, changes),
       this.config.storeWriteRetryMs,
@@ -116,6 +123,13 @@ export class CallFinisher {
     }
   }
 
+  /** Whether the call is a background one (it then owes a webhook event); read from its record when not known. */
+  private async isBackground<R extends CallRecord>(kind: CallKind<R>, key: FinishTarget): Promise<boolean> {
+    if (key.background !== undefined) return key.background;
+    const record = await this.store(() => kind.repo.find(key), this.config.storeWriteRetryMs);
+    return record?.background ?? false;
+  }
+
   private usageChanges(tokens: Tokens, model: string): Record<string, unknown> {
     return {
       'commonData.usage': { input_text: tokens.input, output_text: tokens.output },
@@ -147,5 +161,7 @@ export class CallFinisher {
       // Tailers and waiters also re-read MongoDB, so a lost notice only delays them.
       if (n.status === 'rejected') this.log.warn({ err: String(n.reason), id }, 'could not publish the terminal event');
     }
+    // After the notices: clients hear of the end first. A failure here leaves the event owed (the sweep sends it).
+    await this.webhooks.dispatch(kind, record);
   }
 }

@@ -1,5 +1,6 @@
 import { chatRecord, fake, MemoryStore, silentLogger, testConfig } from '../../test/support/fakes';
 import type { CallKind } from '../application/call-kinds';
+import type { WebhookDispatcher } from '../application/webhook-dispatcher.service';
 import type { CallKey, CallStatus, ChatCompletionRecord } from '../domain/call';
 import type { EventLog } from '../infra/event-log.service';
 import type { RateLimiter } from '../infra/rate-limiter.service';
@@ -50,6 +51,8 @@ function setup(protocol: Partial<UpstreamProtocol<ChatCompletionRecord>>) {
     events,
     fake<RateLimiter>({ release: async () => undefined }),
     fake<TurnHistory>({}),
+    // Synchronous calls owe no event; the dispatcher's own decisions are tested with the lifecycle.
+    fake<WebhookDispatcher>({ owed: () => ({}), dispatch: async () => undefined }),
     config,
     silentLogger,
   );

@@ -151,7 +151,7 @@ export class CallRunner {
       // Priced by the model the upstream says it ran (an alias may run a dated snapshot, a router another model).
       priced = result.servedModel || record.model;
       const changes = { ...result.changes, 'commonData.responseRawData': body };
-      const done = await this.finish.complete(kind, key, changes, tokens, priced);
+      const done = await this.finish.complete(kind, { ...key, background: record.background }, changes, tokens, priced);
       if (!done) {
         log.info(`result dropped: the ${kind.noun} was cancelled or deleted while the upstream call ran`);
         await this.finish.bill(kind, key, tokens, priced);
@@ -163,7 +163,7 @@ export class CallRunner {
       if (err instanceof StoreUnavailableError) throw err;
       log.error({ err }, `could not store the upstream's answer; the ${kind.noun} fails without calling it again`);
       const error = { code: 'server_error', message: `The ${kind.noun} could not be stored.` };
-      await this.finish.fail(kind, key, error, 500, { tokens, model: priced });
+      await this.finish.fail(kind, { ...key, background: record.background }, error, 500, { tokens, model: priced });
       return 'failed';
     }
   }
@@ -183,7 +183,10 @@ export class CallRunner {
       // Our own fault while talking to the upstream: the upstream may have produced already, so no retry.
       log.error({ err: thrown }, `the ${kind.noun} failed in the worker`);
       const error = { code: 'server_error', message: `The ${kind.noun} could not be completed.` };
-      await this.finish.fail(kind, key, error, 500, { tokens: tokensOf(produced), model: record.model });
+      await this.finish.fail(kind, { ...key, background: record.background }, error, 500, {
+        tokens: tokensOf(produced),
+        model: record.model,
+      });
       return 'failed';
     }
     // The upstream's own words reach logs, Redis (the job's failure) and clients only without our secrets.
@@ -222,7 +225,7 @@ export class CallRunner {
     }
     log.warn({ status: thrown.status }, `upstream call failed for good: ${message}`);
     const failure = failureOf(thrown, message, streamed, ctx.attempt);
-    await this.finish.fail(kind, key, failure.error, failure.httpStatus, {
+    await this.finish.fail(kind, { ...key, background: record.background }, failure.error, failure.httpStatus, {
       tokens: tokensOf(produced),
       model: record.model,
     });

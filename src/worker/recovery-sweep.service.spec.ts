@@ -7,11 +7,18 @@ import type { ChatCompletionsRepository } from '../persistence/chat-completions.
 import type { ResponsesRepository } from '../persistence/responses.repository';
 import type { EventLog } from '../infra/event-log.service';
 import { RecoverySweep } from './recovery-sweep.service';
+import type { WebhookDispatcher } from '../application/webhook-dispatcher.service';
 import type { TurnHistory } from './turn-history.service';
 
 /** The sweep's decisions: which unfinished calls get a job again, on which route, and which are left alone. */
-function setup(stale: ChatCompletionRecord[], liveJobs: string[], failAt: string | null = null) {
+function setup(
+  stale: ChatCompletionRecord[],
+  liveJobs: string[],
+  failAt: string | null = null,
+  owed: ChatCompletionRecord[] = [],
+) {
   const actions: string[] = [];
+  const overdueChecks: Date[] = [];
   const producer = fake<JobProducer>({
     hasLiveJob: async (id: string) => {
       if (id === failAt) throw new Error('Connection is closed.');
@@ -28,12 +35,17 @@ function setup(stale: ChatCompletionRecord[], liveJobs: string[], failAt: string
       findStaleActive: async () => [],
       findExpiredEphemeral: async () => [],
       findUnappendedTurns: async () => [],
+      findOwedWebhooks: async () => [],
     }),
   });
   const chat = fake<ChatCalls>({
     job: JobName.RunChatCompletion,
     noun: 'chat completion',
-    repo: fake<ChatCompletionsRepository>({ findStaleActive: async () => stale, findExpiredEphemeral: async () => [] }),
+    repo: fake<ChatCompletionsRepository>({
+      findStaleActive: async () => stale,
+      findExpiredEphemeral: async () => [],
+      findOwedWebhooks: async () => owed,
+    }),
   });
   const sweep = new RecoverySweep(
     testConfig(),
@@ -43,8 +55,12 @@ function setup(stale: ChatCompletionRecord[], liveJobs: string[], failAt: string
     chat,
     fake<EventLog>({}),
     fake<TurnHistory>({}),
+    fake<WebhookDispatcher>({
+      dispatchOrThrow: async (_kind: unknown, r: ChatCompletionRecord) => (actions.push(`webhook ${r.responseId}`), 1),
+      requeueOverdue: async () => (overdueChecks.push(new Date()), 0),
+    }),
   );
-  return { actions, sweep };
+  return { actions, sweep, overdueChecks };
 }
 
 describe('RecoverySweep', () => {
@@ -62,5 +78,21 @@ describe('RecoverySweep', () => {
     const t = setup([a, b], [], 'chatcmpl-b');
     expect(await t.sweep.sweep()).toBe(1);
     expect(t.actions).toEqual(['remove chatcmpl-a default', 'enqueue run-chat-completion chatcmpl-a default']);
+  });
+
+  it('dispatches the webhook events finished calls still owe, then re-enqueues overdue deliveries', async () => {
+    const owed = chatRecord({ responseId: 'chatcmpl-w', status: 'completed', background: true, webhookPending: true });
+    const t = setup([], [], null, [owed]);
+    await t.sweep.sweep();
+    expect(t.actions).toEqual(['webhook chatcmpl-w']);
+    expect(t.overdueChecks).toHaveLength(1);
+  });
+
+  it('a failing call recovery does not stop the webhook recovery', async () => {
+    const a = chatRecord({ responseId: 'chatcmpl-a', status: 'queued' });
+    const t = setup([a], [], 'chatcmpl-a');
+    await t.sweep.sweep();
+    expect(t.actions).toEqual([]);
+    expect(t.overdueChecks).toHaveLength(1);
   });
 });

@@ -7,6 +7,7 @@ import { JobProducer } from '../infra/job-producer.service';
 import type { Logger } from '../infra/logger';
 import { APP_CONFIG, LOGGER } from '../config/tokens';
 import { TurnHistory } from './turn-history.service';
+import { WebhookDispatcher } from '../application/webhook-dispatcher.service';
 
 const BATCH = 500;
 
@@ -31,6 +32,7 @@ export class RecoverySweep implements OnApplicationBootstrap, OnApplicationShutd
     chat: ChatCalls,
     private readonly events: EventLog,
     private readonly turns: TurnHistory,
+    private readonly webhooks: WebhookDispatcher,
   ) {
     this.log = logger.child({ ctx: 'RecoverySweep' });
     this.kinds = [responses, chat];
@@ -74,10 +76,30 @@ export class RecoverySweep implements OnApplicationBootstrap, OnApplicationShutd
       }
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'recovery sweep failed; will try again');
+    }
+    try {
+      await this.sendOwedWebhooks();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'webhook recovery failed; will try again');
     } finally {
       this.running = false;
     }
     return requeued;
+  }
+
+  /**
+   * Webhook events still owed by finished calls (their deliveries never enqueued: a process stopped in between, or
+   * the enqueue failed), and pending deliveries whose job Redis lost: both enqueued again under the same ids.
+   */
+  private async sendOwedWebhooks(): Promise<void> {
+    const before = new Date(Date.now() - this.config.sweepAgeMs);
+    for (const kind of this.kinds) {
+      for (const record of await kind.repo.findOwedWebhooks(before, BATCH)) {
+        const sent = await this.webhooks.dispatchOrThrow(kind, record);
+        this.log.warn({ id: record.responseId, deliveries: sent }, `owed webhook event of a ${kind.noun} enqueued`);
+      }
+    }
+    await this.webhooks.requeueOverdue(before, BATCH);
   }
 
   private async removeExpired(): Promise<void> {

@@ -15,6 +15,7 @@ import {
   restartRedis,
   type ScenarioResult,
   upstreamFaults,
+  webhookFaults,
 } from './scenarios';
 
 const env = () => ({ mongoUri: testServices().mongoUri });
@@ -36,6 +37,7 @@ afterAll(() => {
     'dup writes',
     'max calls/job',
     'recovery ms',
+    'dup webhooks',
   ];
   const rows = results.map((r) =>
     [
@@ -48,6 +50,7 @@ afterAll(() => {
       r.duplicateWrites,
       r.maxUpstreamCalls,
       r.recoveryMs ?? '-',
+      r.duplicateDeliveries ?? '-',
     ].map(String),
   );
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i].length)));
@@ -123,5 +126,13 @@ describe('faults', () => {
     const r = keep(await cancelRaces(env(), n));
     expect(r).toMatchObject({ accepted: n, lost: 0, duplicateWrites: 0, mismatches: 0, notAborted: 0 });
     expect(r.cancelled + r.completed).toBe(n);
+  }, 300_000);
+
+  it('webhooks under a worker kill -9, a Redis restart and Redis data loss: no event lost, duplicates only with the same webhook-id', async () => {
+    const n = size(10, 40);
+    const r = keep(await webhookFaults(env(), n));
+    expect(r).toMatchObject({ accepted: n + Math.ceil(n / 2), lost: 0, eventsLost: 0, duplicateWrites: 0 });
+    expect(r.completed).toBe(r.accepted);
+    expect(r).toMatchObject({ unverified: 0, mixedIds: 0, wrongType: 0 });
   }, 300_000);
 });

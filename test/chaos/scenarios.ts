@@ -11,6 +11,7 @@ import { msUntilExit, sleep, waitFor } from '../support/wait';
 import { isTerminal, terminalStatuses, waitForMockCalls } from '../support/poll';
 import { ferretProc, redisProc, type ServiceProc } from '../support/processes';
 import { KEYS, type Stack, startStack, UPSTREAM_KEY } from '../support/stack';
+import { startWebhookReceiver, testWebhookSecret } from '../support/webhook-receiver';
 
 export interface ScenarioResult {
   name: string;
@@ -24,6 +25,8 @@ export interface ScenarioResult {
   /** Upstream calls per job, at most. */
   maxUpstreamCalls: number;
   recoveryMs: number | null;
+  /** Webhook scenarios: deliveries answered 2xx beyond one per event (each with the event's own webhook-id). */
+  duplicateDeliveries?: number;
   notes: string[];
 }
 
@@ -519,6 +522,110 @@ export async function redisDataLoss(env: ChaosEnv, n: number): Promise<ScenarioR
       );
     } finally {
       await stack.stop();
+    }
+  });
+}
+
+/**
+ * 8. Webhook deliveries under faults: a worker killed (kill -9) while calls run, then Redis killed and restarted,
+ * and a receiver that refuses each event's first two attempts (500). Every call's event must arrive (lost: 0);
+ * a duplicate is allowed only with the same webhook-id and event id (counted, and checked).
+ */
+export async function webhookFaults(
+  env: ChaosEnv,
+  n: number,
+): Promise<ScenarioResult & { unverified: number; mixedIds: number; wrongType: number; eventsLost: number }> {
+  return withWorld(env, { redis: true }, async ({ mock, redis, mongoUri }) => {
+    const receiver = await startWebhookReceiver();
+    const secret = testWebhookSecret();
+    receiver.setSecrets('/hook', [secret]);
+    let refuseAll = false;
+    receiver.answer(({ n: attempt }) => (refuseAll || attempt <= 2 ? 500 : 200));
+    const stack = await startStack({
+      upstreamUrl: mock.url,
+      redisUrl: redis!.url,
+      mongoUri,
+      workers: 2,
+      env: {
+        ...FAST_RECOVERY,
+        WORKER_CONCURRENCY: '10',
+        WEBHOOK_URL: `${receiver.url}/hook`,
+        WEBHOOK_SECRET: secret,
+        WEBHOOK_RETRY_BASE_MS: '300',
+        SWEEP_INTERVAL_MS: '500',
+        SWEEP_AGE_MS: '3000',
+      },
+    });
+    try {
+      const client = stack.client(KEYS.alice, 0, { maxRetries: 2 });
+      // Kill while calls run: watch the mock during the submission itself.
+      const submitting = submit(client, n, (i) => ({ mock_latency_ms: String(1500 + (i % 5) * 300) }));
+      await waitForMockCalls(mock, 'running', Math.min(n, 3), 30_000);
+      const faultAt = Date.now();
+      stack.killWorker(0);
+      const ids = await submitting;
+      // Some calls finish and their first attempts fail while Redis is away.
+      await sleep(1200);
+      await redis!.kill('SIGKILL');
+      await sleep(1500);
+      await redis!.start();
+      const statuses = await finalStatuses(client, ids, 90_000);
+      const delivered = (id: string) => receiver.eventsFor(id).filter((h) => h.status === 200);
+      // Then Redis loses all its data while deliveries wait for their retry: the sweep re-enqueues them from MongoDB.
+      refuseAll = true;
+      const late = await submit(client, Math.ceil(n / 2), () => ({}));
+      await waitFor(
+        'a first attempt of every late event',
+        () => (late.every((id) => receiver.eventsFor(id).length > 0) ? true : undefined),
+        60_000,
+        100,
+      );
+      const admin = new Redis(redis!.url);
+      await admin.flushall();
+      admin.disconnect();
+      refuseAll = false;
+      ids.push(...late);
+      for (const [id, status] of await finalStatuses(client, late, 30_000)) statuses.set(id, status);
+      await waitFor(
+        'every call to have its event delivered',
+        () => (ids.every((id) => !isTerminal(statuses.get(id)) || delivered(id).length > 0) ? true : undefined),
+        90_000,
+        200,
+      ).catch(() => undefined); // counted below as lost
+      const recoveryMs = Date.now() - faultAt;
+      await sleep(3000); // a late duplicate would land here
+      let eventsLost = 0;
+      let duplicates = 0;
+      let mixedIds = 0;
+      let wrongType = 0;
+      for (const id of ids) {
+        const all = receiver.eventsFor(id);
+        const ok = all.filter((h) => h.status === 200);
+        if (ok.length === 0) eventsLost++;
+        duplicates += Math.max(0, ok.length - 1);
+        if (new Set(all.map((h) => h.webhookId)).size > 1 || new Set(all.map((h) => h.event!.id)).size > 1) mixedIds++;
+        if (all.some((h) => h.event!.type !== `response.${statuses.get(id)}`)) wrongType++;
+      }
+      const unverified = receiver.received().filter((h) => h.event === null).length;
+      const r = await summarize('webhooks: kill -9, Redis restart, data loss', stack, mock, ids, statuses, recoveryMs, [
+        `${n} background calls; a worker killed while they ran, then Redis killed and restarted; the receiver ` +
+          `answered 500 to each event's first 2 attempts; then ${late.length} more whose retries Redis lost ` +
+          `(FLUSHALL), re-enqueued by the sweep from the delivery log. Events lost: ${eventsLost}; deliveries 2xx beyond one per ` +
+          `event: ${duplicates} (events with more than one webhook-id or event id: ${mixedIds}); ` +
+          `${receiver.received().length} attempts received, ${unverified} failing the SDK's unwrap`,
+      ]);
+      return {
+        ...withCalls(r, mock, ids),
+        lost: r.lost + eventsLost,
+        duplicateDeliveries: duplicates,
+        unverified,
+        mixedIds,
+        wrongType,
+        eventsLost,
+      };
+    } finally {
+      await stack.stop();
+      await receiver.close();
     }
   });
 }

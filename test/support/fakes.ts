@@ -73,6 +73,11 @@ export class MemoryStore<R extends CallRecord> {
     if (this.records.get(key.responseId)?.userId === key.userId) this.records.delete(key.responseId);
   }
 
+  async clearWebhookPending(key: CallKey): Promise<void> {
+    const r = this.records.get(key.responseId);
+    if (r && r.userId === key.userId) this.records.set(key.responseId, { ...r, webhookPending: false });
+  }
+
   async delete(key: CallKey): Promise<boolean> {
     const r = await this.find(key);
     if (!r) return false;

@@ -22,7 +22,8 @@
  * Chat Completions answers act a little like a model server: with function `tools` and no `tool` message last, it
  * calls the first tool (arguments built from its parameters' schema); after a `tool` message it answers text quoting
  * the tool's result; `max_completion_tokens` (or `max_tokens`) below the token count cuts the answer with
- * `finish_reason: "length"`; `response_format` json_schema / json_object answers JSON (an object with the schema's
+ * `finish_reason: "length"` (and on the Responses API `max_output_tokens` below it ends the response `incomplete`, as
+ * OpenAI does, with `incomplete_details.reason: "max_output_tokens"`); `response_format` json_schema / json_object answers JSON (an object with the schema's
  * properties). `chatOnly` makes it a Chat-Completions-only server (`/v1/responses` answers 404); `GET /v1/models`
  * lists `models`. `peakConcurrency()` is the most calls it ever ran at once.
  */
@@ -222,10 +223,12 @@ export async function startMockUpstream(
       return fail(res, knobs, finish, req.headers.authorization);
     }
 
-    const tokens = Array.from({ length: knobs.tokens }, (_, i) => (i === 0 ? 'Mock' : `token${i}`));
+    const limit = isResponses && typeof body.max_output_tokens === 'number' ? body.max_output_tokens : Infinity;
+    const tokens = Array.from({ length: Math.min(knobs.tokens, limit) }, (_, i) => (i === 0 ? 'Mock' : `token${i}`));
+    const cut = knobs.tokens > limit;
     if (body.stream === true) {
       const stream = isResponses
-        ? responseEvents(body, tokens, countWords(promptText))
+        ? responseEvents(body, tokens, countWords(promptText), cut)
         : chatChunks(body, tokens, countWords(promptText));
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       const cutAt = midstream ? Math.max(1, Math.floor(stream.deltas / 2)) : -1;
@@ -276,7 +279,7 @@ export async function startMockUpstream(
     const text = tokens.join(' ');
     const inputTokens = countWords(promptText);
     const payload = isResponses
-      ? responseBody(body, text, inputTokens, tokens.length)
+      ? responseBody(body, text, inputTokens, tokens.length, cut)
       : chatBody(body, text, inputTokens, tokens.length);
     finish('ok', 200);
     sendJson(res, 200, payload);
@@ -342,8 +345,8 @@ interface MockStream {
 const sse = (data: unknown, event: string): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
 /** The Responses stream OpenAI sends for one text message, event for event. */
-function responseEvents(req: Record<string, unknown>, tokens: string[], inputTokens: number): MockStream {
-  const final = responseBody(req, tokens.join(' '), inputTokens, tokens.length);
+function responseEvents(req: Record<string, unknown>, tokens: string[], inputTokens: number, cut = false): MockStream {
+  const final = responseBody(req, tokens.join(' '), inputTokens, tokens.length, cut);
   const item = (final.output as Record<string, unknown>[])[0];
   const itemId = item.id as string;
   const text = tokens.join(' ');
@@ -379,7 +382,7 @@ function responseEvents(req: Record<string, unknown>, tokens: string[], inputTok
     part: { ...emptyPart, text },
   });
   push({ type: 'response.output_item.done', output_index: 0, item });
-  push({ type: 'response.completed', response: final });
+  push({ type: final.status === 'incomplete' ? 'response.incomplete' : 'response.completed', response: final });
   return { events, deltas: tokens.length };
 }
 
@@ -479,16 +482,18 @@ function responseBody(
   text: string,
   inputTokens: number,
   outputTokens: number,
+  /** Cut at max_output_tokens: the response ends incomplete. */
+  cut = false,
 ): Record<string, unknown> {
   const now = Math.floor(Date.now() / 1000);
   return {
     id: `resp_mock${randomBytes(20).toString('hex')}`,
     object: 'response',
     created_at: now,
-    status: 'completed',
-    completed_at: now,
+    status: cut ? 'incomplete' : 'completed',
+    completed_at: cut ? null : now,
     error: null,
-    incomplete_details: null,
+    incomplete_details: cut ? { reason: 'max_output_tokens' } : null,
     instructions: req.instructions ?? null,
     model: `${String(req.model)}-mock`,
     output: [

@@ -1,0 +1,7 @@
+import { Global, Module } from '@nestjs/common';
+import { WebhookDispatcher } from '../application/webhook-dispatcher.service';
+
+/** Webhook events out of terminal transitions, for both roles (the worker finishes calls, the api cancels them). */
+@Global()
+@Module({ providers: [WebhookDispatcher], exports: [WebhookDispatcher] })
+export class WebhookEventsModule {}
