@@ -4,6 +4,8 @@ import { InfraModule } from '../infra/infra.module';
 import type { Logger } from '../infra/logger';
 import { CallJobProcessor } from '../jobs/call-job.processor';
 import { JobWorkerService } from '../jobs/job-worker.service';
+import { WorkerOps } from '../jobs/worker-ops.service';
+import { HealthService } from '../application/health.service';
 import { PersistenceModule } from '../persistence/persistence.module';
 import { CallFinisher } from '../worker/call-finisher.service';
 import { CallRunner } from '../worker/call-runner.service';
@@ -16,7 +18,7 @@ import { ResponseOverChatProtocol } from '../worker/protocols/response-over-chat
 import { UpstreamClients } from '../worker/upstream.client';
 import { CallKindsModule } from './call-kinds.module';
 
-/** The worker role: no HTTP port; takes jobs and calls the upstream. Only it loads processors and protocols. */
+/** The worker role: no API port (only WORKER_HTTP_PORT, for operations); takes jobs and calls the upstream. Only it loads processors and protocols. */
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
@@ -33,6 +35,8 @@ export class WorkerModule {
         CallRunner,
         CallJobProcessor,
         JobWorkerService,
+        HealthService,
+        WorkerOps,
         RecoverySweep,
         ModelCatalogRefresher,
       ],
