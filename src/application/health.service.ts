@@ -47,13 +47,17 @@ export class HealthService {
   }
 
   async readiness(checks: Record<string, Check>): Promise<Readiness> {
-    const names = Object.keys(checks);
-    const results = await Promise.allSettled(names.map((n) => within(CHECK_TIMEOUT_MS, n, checks[n]())));
-    const out: Record<string, CheckResult> = {};
-    names.forEach((name, i) => {
-      const r = results[i];
-      out[name] = r.status === 'fulfilled' ? { status: 'ok' } : { status: 'failed', reason: reasonOf(name, r.reason) };
-    });
+    const entries = Object.entries(checks);
+    const results = await Promise.allSettled(entries.map(([n, check]) => within(CHECK_TIMEOUT_MS, n, check())));
+    const out = Object.fromEntries(
+      entries.map(([name], i): [string, CheckResult] => {
+        const r = results[i];
+        return [
+          name,
+          r.status === 'fulfilled' ? { status: 'ok' } : { status: 'failed', reason: reasonOf(name, r.reason) },
+        ];
+      }),
+    );
     return { status: results.every((r) => r.status === 'fulfilled') ? 'ok' : 'unavailable', checks: out };
   }
 }
