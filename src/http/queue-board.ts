@@ -1,6 +1,6 @@
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
+import type * as BoardApi from '@bull-board/api';
+import type * as BoardBullMq from '@bull-board/api/bullMQAdapter';
+import type * as BoardExpress from '@bull-board/express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import type { AppConfig } from '../config/app-config';
@@ -42,6 +42,13 @@ function adminOnly(token: string) {
  */
 export function mountQueueBoard(app: NestExpressApplication, config: AppConfig): boolean {
   if (!config.adminToken) return false;
+  // Loaded only where the board is on: without ADMIN_TOKEN a start does not pay for it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, see above
+  const { createBullBoard } = require('@bull-board/api') as typeof BoardApi;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, see above
+  const { BullMQAdapter } = require('@bull-board/api/bullMQAdapter') as typeof BoardBullMq;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, see above
+  const { ExpressAdapter } = require('@bull-board/express') as typeof BoardExpress;
   const producer = app.get(JobProducer);
   const server = new ExpressAdapter();
   server.setBasePath(QUEUE_BOARD_PATH);

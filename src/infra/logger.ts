@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type Pretty from 'pino-pretty';
 import { currentLogContext } from './log-context';
 
 export type { Logger } from 'pino';
@@ -10,10 +10,12 @@ export type { Logger } from 'pino';
  * payloads or keys. Every line written while a request or a job is handled carries its request id.
  */
 export function createLogger(level: string, role: string, format: 'json' | 'pretty' = 'json'): Logger {
-  const destination: DestinationStream | undefined =
-    format === 'pretty'
-      ? pretty({ sync: true, colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
-      : undefined;
+  // Loaded only when asked for: a JSON start does not pay for it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, see above
+  const pretty = format === 'pretty' ? (require('pino-pretty') as typeof Pretty) : null;
+  const destination: DestinationStream | undefined = pretty
+    ? pretty({ sync: true, colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+    : undefined;
   const options: pino.LoggerOptions = {
     level,
     base: { role, pid: process.pid },

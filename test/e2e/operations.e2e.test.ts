@@ -24,6 +24,7 @@ beforeAll(async () => {
   stack = await startStack({
     upstreamUrl: mock.url,
     env: { ADMIN_TOKEN, METRICS_TOKEN, WORKER_HEARTBEAT_S: '1' },
+    readyTimeoutMs: 60_000, // a loaded machine starts processes slowly
   });
   alice = stack.client(KEYS.alice);
 }, 90_000);

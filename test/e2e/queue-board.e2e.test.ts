@@ -25,7 +25,7 @@ let stack: Stack;
 maybe('the queue dashboard in a browser', () => {
   beforeAll(async () => {
     mock = await startMockUpstream({ apiKey: UPSTREAM_KEY });
-    stack = await startStack({ upstreamUrl: mock.url, workers: 0, env: { ADMIN_TOKEN } });
+    stack = await startStack({ upstreamUrl: mock.url, workers: 0, env: { ADMIN_TOKEN }, readyTimeoutMs: 60_000 });
   }, 90_000);
 
   afterAll(async () => {
