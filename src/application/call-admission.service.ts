@@ -10,9 +10,14 @@ import { JobProducer } from '../infra/job-producer.service';
 import type { Logger } from '../infra/logger';
 import { Metrics } from '../infra/metrics.service';
 import { isOutage } from '../infra/outage';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RateLimiter } from '../infra/rate-limiter.service';
 import { IdempotencyRepository } from '../persistence/idempotency.repository';
 import { type CallKind, kindLabel } from './call-kinds';
+
+/** How long a retry waits for the record of a first request that claimed its Idempotency-Key, and how often it looks. */
+const CLAIM_WAIT_MS = 10_000;
+const CLAIM_POLL_MS = 50;
 
 /** An accepted call, or the call an earlier request with the same Idempotency-Key made. */
 export interface Admitted<R extends CallRecord> {
@@ -50,13 +55,15 @@ export class CallAdmission {
   ): Promise<Admitted<R>> {
     const idemKey = ctx.idempotencyKey;
     if (idemKey) {
-      const earlier = await this.idempotency.claim({
-        userId: caller.userId,
-        key: idemKey,
-        bodyHash: ctx.reqBodyHash,
-        callId: id,
-      });
-      if (earlier) return { record: await this.earlierCall(kind, caller, earlier, ctx.reqBodyHash), replayed: true };
+      const claim = { userId: caller.userId, key: idemKey, bodyHash: ctx.reqBodyHash, callId: id };
+      // A second try claims again only when the first request's claim was released (its call was never made).
+      for (let tries = 0; ; tries++) {
+        const earlier = await this.idempotency.claim(claim);
+        if (!earlier) break;
+        const record = await this.earlierCall(kind, caller, earlier, ctx.reqBodyHash, idemKey);
+        if (record) return { record, replayed: true };
+        if (tries > 0) throw AppError.unavailable();
+      }
     }
     const key: CallKey = { userId: caller.userId, responseId: id };
     let inFlight = 1;
@@ -116,7 +123,8 @@ export class CallAdmission {
     caller: Caller,
     earlier: { bodyHash: string; callId: string },
     bodyHash: string,
-  ): Promise<R> {
+    idemKey: string,
+  ): Promise<R | null> {
     if (earlier.bodyHash !== bodyHash) {
       const message = 'This Idempotency-Key was already used with a different request body.';
       throw new AppError('conflict', message, {
@@ -125,12 +133,23 @@ export class CallAdmission {
         retryable: false,
       });
     }
-    const record = await kind.repo.find({ userId: caller.userId, responseId: earlier.callId });
-    if (!record) {
-      const message =
-        'A request with this Idempotency-Key already ran, and its result was not kept (store: false, or deleted).';
-      throw new AppError('conflict', message, { code: 'idempotency_key_used', retryable: false });
+    const key: CallKey = { userId: caller.userId, responseId: earlier.callId };
+    // The first request may still be between its claim and its write: wait for the record (bounded), or for the
+    // claim to be released (that call was never made; null lets this request claim the key for itself).
+    for (const started = Date.now(); ; await sleep(CLAIM_POLL_MS)) {
+      const record = await kind.repo.find(key);
+      if (record) return record;
+      // Written, and not found: gone (deleted, or store: false), unless it was written between the two reads.
+      if (await kind.repo.wasWritten(key)) {
+        const late = await kind.repo.find(key);
+        if (late) return late;
+        break;
+      }
+      if (!(await this.idempotency.holds(caller.userId, idemKey, earlier.callId))) return null;
+      if (Date.now() - started > CLAIM_WAIT_MS) break;
     }
-    return record;
+    const message =
+      'A request with this Idempotency-Key already ran, and its result was not kept (store: false, or deleted).';
+    throw new AppError('conflict', message, { code: 'idempotency_key_used', retryable: false });
   }
 }

@@ -17,6 +17,7 @@ type WithId<R> = R & { _id?: Types.ObjectId };
 export interface CallRecordStore<R extends CallRecord> {
   insert(record: NewCall<R>): Promise<R>;
   find(key: CallKey): Promise<R | null>;
+  wasWritten(key: CallKey): Promise<boolean>;
   transition(key: CallKey, from: readonly CallStatus[], changes: CallChanges<R>): Promise<R | null>;
   claim(key: CallKey): Promise<R | null>;
   update(key: CallKey, changes: CallChanges<R>): Promise<R | null>;
@@ -46,6 +47,11 @@ export abstract class CallRecordsRepository<R extends CallRecord> implements Cal
   async find(key: CallKey): Promise<R | null> {
     const doc = await this.model.findOne(ownerFilter(key)).lean<WithId<R>>().exec();
     return doc ? strip(doc) : null;
+  }
+
+  /** Whether the call was ever written, tombstones included (an Idempotency-Key retry tells "not yet" from "gone"). */
+  async wasWritten(key: CallKey): Promise<boolean> {
+    return (await this.model.exists({ userId: key.userId, responseId: key.responseId }).exec()) !== null;
   }
 
   /**

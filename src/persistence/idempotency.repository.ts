@@ -56,6 +56,11 @@ export class IdempotencyRepository implements OnModuleInit {
     return this.model.findOne(filter).lean<IdempotencyKeyRecord>().exec();
   }
 
+  /** Whether `key` is still claimed for `callId` (a claim is released when its call was never made). */
+  async holds(userId: string, key: string, callId: string): Promise<boolean> {
+    return (await this.model.exists({ userId, key, callId }).exec()) !== null;
+  }
+
   /** Frees a key whose call was never made (refused, or rolled back), so a retry can make it. */
   async release(userId: string, key: string, callId: string): Promise<void> {
     await this.model.deleteOne({ userId, key, callId }).exec();

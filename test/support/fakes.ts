@@ -65,6 +65,14 @@ export class MemoryStore<R extends CallRecord> {
     return next;
   }
 
+  async wasWritten(key: CallKey): Promise<boolean> {
+    return this.records.get(key.responseId)?.userId === key.userId;
+  }
+
+  async remove(key: CallKey): Promise<void> {
+    if (this.records.get(key.responseId)?.userId === key.userId) this.records.delete(key.responseId);
+  }
+
   async delete(key: CallKey): Promise<boolean> {
     const r = await this.find(key);
     if (!r) return false;
