@@ -1,10 +1,11 @@
-import { chatRecord, fake, MemoryStore, silentLogger } from '../../test/support/fakes';
+import { chatRecord, fake, MemoryStore, silentLogger, testConfig } from '../../test/support/fakes';
 import type { Caller } from '../domain/caller';
 import type { ChatCompletionRecord } from '../domain/call';
 import { AppError } from '../domain/errors';
 import type { RequestContext } from '../domain/request-context';
 import type { EventLog } from '../infra/event-log.service';
 import type { JobProducer } from '../infra/job-producer.service';
+import { Metrics } from '../infra/metrics.service';
 import type { RateLimiter } from '../infra/rate-limiter.service';
 import type { CallRecordStore } from '../persistence/call-records.repository';
 import type { ChatCompletionsRepository } from '../persistence/chat-completions.repository';
@@ -40,12 +41,16 @@ function setup(enqueue: () => Promise<void>, earlier: string[] = []) {
   const admission = new CallAdmission(
     fake<JobProducer>({ enqueue }),
     fake<EventLog>({ append: async () => 0 }),
-    fake<RateLimiter>({ admit: async () => ({ inFlight: 1 }), release: async (_k, id) => void released.push(id) }),
+    fake<RateLimiter>({
+      admit: async () => ({ inFlight: 1, requests: { limit: 60, remaining: 59, resetMs: 60_000 } }),
+      release: async (_k, id) => void released.push(id),
+    }),
     fake<IdempotencyRepository>({
       claim: async () => claims.shift() ?? null,
       holds: async () => true,
       release: async () => undefined,
     }),
+    new Metrics(testConfig()),
     silentLogger,
   );
   const accept = (id: string, idem?: string) =>

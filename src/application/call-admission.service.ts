@@ -8,11 +8,12 @@ import type { RequestContext } from '../domain/request-context';
 import { EventLog } from '../infra/event-log.service';
 import { JobProducer } from '../infra/job-producer.service';
 import type { Logger } from '../infra/logger';
+import { Metrics } from '../infra/metrics.service';
 import { isOutage } from '../infra/outage';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RateLimiter } from '../infra/rate-limiter.service';
 import { IdempotencyRepository } from '../persistence/idempotency.repository';
-import type { CallKind } from './call-kinds';
+import { type CallKind, kindLabel } from './call-kinds';
 
 /** How long a retry waits for the record of a first request that claimed its Idempotency-Key, and how often it looks. */
 const CLAIM_WAIT_MS = 10_000;
@@ -38,6 +39,7 @@ export class CallAdmission {
     private readonly events: EventLog,
     private readonly limiter: RateLimiter,
     private readonly idempotency: IdempotencyRepository,
+    private readonly metrics: Metrics,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.log = logger.child({ ctx: 'CallAdmission' });
@@ -108,6 +110,7 @@ export class CallAdmission {
       if (isOutage(err)) throw AppError.unavailable();
       throw err;
     }
+    this.metrics.callsAccepted.inc({ kind: kindLabel(kind), background: String(record.background) });
     this.log.info(
       { id: record.responseId, requestId: record.omgUrId, background: record.background },
       `${kind.noun} accepted`,

@@ -68,3 +68,6 @@ export class ChatCalls implements CallKind<ChatCompletionRecord> {
     return chatTerminalEvent(record);
   }
 }
+
+/** A kind's label in metrics: `response`, `chat_completion`. */
+export const kindLabel = (kind: CallKind): string => kind.noun.replace(/ /g, '_');

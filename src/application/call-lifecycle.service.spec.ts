@@ -4,6 +4,7 @@ import { AppError } from '../domain/errors';
 import type { EventLog } from '../infra/event-log.service';
 import type { JobProducer } from '../infra/job-producer.service';
 import type { RateLimiter } from '../infra/rate-limiter.service';
+import { Metrics } from '../infra/metrics.service';
 import type { RedisBus } from '../infra/redis-bus.service';
 import type { CallRecordStore } from '../persistence/call-records.repository';
 import type { ChatCompletionsRepository } from '../persistence/chat-completions.repository';
@@ -69,6 +70,7 @@ function setup(outcome: WaitResult<CallRecord>['kind']) {
     fake<EventLog>({ delete: async (id: string) => void logsDeleted.push(id), close: async () => 0 }),
     fake<RateLimiter>({ release: async () => undefined }),
     webhooks,
+    new Metrics(testConfig()),
     testConfig({ SYNC_TIMEOUT_MS: '2000' }),
     silentLogger,
   );

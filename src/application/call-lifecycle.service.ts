@@ -6,10 +6,11 @@ import { EventLog } from '../infra/event-log.service';
 import { JobProducer } from '../infra/job-producer.service';
 import { BusChannel } from '../infra/jobs';
 import type { Logger } from '../infra/logger';
+import { Metrics } from '../infra/metrics.service';
 import { RateLimiter } from '../infra/rate-limiter.service';
 import { RedisBus } from '../infra/redis-bus.service';
 import { APP_CONFIG, LOGGER } from '../config/tokens';
-import type { CallKind } from './call-kinds';
+import { type CallKind, kindLabel } from './call-kinds';
 import { TerminalWaiter } from './terminal-waiter.service';
 import { WebhookDispatcher } from './webhook-dispatcher.service';
 
@@ -28,6 +29,7 @@ export class CallLifecycle {
     private readonly events: EventLog,
     private readonly limiter: RateLimiter,
     private readonly webhooks: WebhookDispatcher,
+    private readonly metrics: Metrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -93,6 +95,7 @@ export class CallLifecycle {
       ...this.webhooks.owed(background),
     } as CallChanges<R>);
     if (!cancelled) return null;
+    this.metrics.callsFinished.inc({ kind: kindLabel(store), status: 'cancelled' });
     const results = await Promise.allSettled([
       this.bus.publish(BusChannel.Cancel, key.responseId),
       this.producer.removeIfWaiting(key.responseId, cancelled.route),

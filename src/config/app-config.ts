@@ -45,6 +45,14 @@ export interface AppConfig {
   /** BullMQ key prefix; lets several deployments or test runs share one Redis. */
   queuePrefix: string;
   logLevel: string;
+  /** LOG_FORMAT: one JSON object per line (default), or pino-pretty's coloured lines for people. */
+  logFormat: 'json' | 'pretty';
+  /** Bearer token /metrics requires (ADMIN_TOKEN is accepted too); unset: /metrics is open. */
+  metricsToken: string | undefined;
+  /** The worker's operations-only HTTP port (/metrics, /health/live, /health/ready); 0 turns it off. */
+  workerHttpPort: number;
+  /** How often a worker writes its heartbeat to Redis; the api's readiness wants one within 3 of these. */
+  workerHeartbeatS: number;
   /** Express "trust proxy" setting, used for the client IP recorded as reqIp. */
   trustProxy: boolean | number | string;
   /** How often a worker re-reads the durable cancel flag while an upstream call runs. */
@@ -140,6 +148,10 @@ export function loadConfig(env: Env, role: Role): AppConfig {
     syncTimeoutMs: r.int('SYNC_TIMEOUT_MS', { def: 600_000, min: 1000, max: 24 * 3600_000 }),
     queuePrefix: r.match('QUEUE_PREFIX', /^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _ . : - (at most 64)', 'djq'),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    logFormat: r.oneOf('LOG_FORMAT', ['json', 'pretty'], 'json') as 'json' | 'pretty',
+    metricsToken: r.secret('METRICS_TOKEN', 16),
+    workerHttpPort: r.int('WORKER_HTTP_PORT', { def: 9464, min: 0, max: 65535 }),
+    workerHeartbeatS: r.int('WORKER_HEARTBEAT_S', { def: 10, min: 1, max: 3600 }),
     trustProxy: parseTrustProxy(env.TRUST_PROXY, problems),
     cancelPollMs: r.int('CANCEL_POLL_MS', { def: 5000, min: 100, max: 600_000 }),
     retryBaseMs: r.int('RETRY_BASE_MS', { def: 1000, min: 1, max: 600_000 }),

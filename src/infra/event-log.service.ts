@@ -3,6 +3,7 @@ import type { Redis, Result } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import type { LogEntry, LogEvent } from '../domain/events';
 import { RedisBus } from './redis-bus.service';
+import { Metrics } from './metrics.service';
 import { RedisConnections } from './redis-connections';
 import { APP_CONFIG } from '../config/tokens';
 
@@ -59,6 +60,7 @@ export class EventLog {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly bus: RedisBus,
     connections: RedisConnections,
+    private readonly metrics: Metrics,
   ) {
     this.redis = connections.commands();
     this.redis.defineCommand('appendEvents', { numberOfKeys: 1, lua: APPEND });
@@ -81,7 +83,12 @@ export class EventLog {
       String(this.config.eventLogRetentionS),
       this.bus.channel(this.channel(id)),
     ];
-    for (const e of events) args.push(e.data, e.end ? '1' : '0');
+    let bytes = 0;
+    for (const e of events) {
+      args.push(e.data, e.end ? '1' : '0');
+      bytes += Buffer.byteLength(e.data);
+    }
+    this.metrics.eventLogBytes.inc(bytes);
     return this.redis.appendEvents(this.key(id), ...args);
   }
 

@@ -5,6 +5,7 @@ import type { Caller } from '../domain/caller';
 import { AppError } from '../domain/errors';
 import { newId } from '../domain/ids';
 import type { Logger } from './logger';
+import { Metrics } from './metrics.service';
 import { RedisConnections } from './redis-connections';
 import { APP_CONFIG, LOGGER } from '../config/tokens';
 
@@ -44,6 +45,7 @@ export class StreamSlots {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     connections: RedisConnections,
     @Inject(LOGGER) logger: Logger,
+    private readonly metrics: Metrics,
   ) {
     this.log = logger.child({ ctx: 'StreamSlots' });
     this.redis = connections.commands();
@@ -63,7 +65,11 @@ export class StreamSlots {
       this.redis.zadd(key, 'XX', Date.now() + SLOT_TTL_MS, id).catch(() => undefined);
     }, RENEW_MS);
     renew.unref();
+    this.metrics.openStreams.inc();
+    let open = true;
     return async () => {
+      if (open) this.metrics.openStreams.dec();
+      open = false;
       clearInterval(renew);
       await this.redis
         .zrem(key, id)

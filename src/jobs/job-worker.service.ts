@@ -3,7 +3,9 @@ import { DelayedError, type Job, Worker } from 'bullmq';
 import type { AppConfig } from '../config/app-config';
 import { JobProducer, UPSTREAM_BACKOFF } from '../infra/job-producer.service';
 import { BusChannel, callQueue, type RunCallPayload } from '../infra/jobs';
+import { runInLogContext } from '../infra/log-context';
 import type { Logger } from '../infra/logger';
+import { Metrics } from '../infra/metrics.service';
 import { StoreUnavailableError } from '../infra/outage';
 import { RedisBus } from '../infra/redis-bus.service';
 import { bullmqConnection } from '../infra/redis-connections';
@@ -44,6 +46,7 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
     private readonly bus: RedisBus,
     private readonly processor: CallJobProcessor,
     private readonly producer: JobProducer,
+    private readonly metrics: Metrics,
   ) {
     this.log = logger.child({ ctx: 'JobWorker' });
     // With one queue, its own concurrency is the budget; with several, fetching pauses while the budget is spent.
@@ -69,7 +72,16 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
     const queues = this.config.routes.map((r) => callQueue(r.name));
     this.workers = queues.map((queue) => this.createWorker(queue));
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
-    this.log.info({ concurrency: this.config.workerConcurrency, queues }, 'worker ready');
+  }
+
+  /** The queues this process takes jobs from. */
+  get queues(): string[] {
+    return this.workers.map((w) => w.name);
+  }
+
+  /** True once SIGTERM started the drain: no new jobs are taken. */
+  get draining(): boolean {
+    return this.drained !== undefined;
   }
 
   /**
@@ -90,7 +102,9 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
     const worker = new Worker<RunCallPayload>(
       queue,
       // Three parameters: BullMQ hands the processor an AbortSignal only when it declares them.
-      (job: Job<RunCallPayload>, token?: string, signal?: AbortSignal) => this.run(job, token, signal),
+      // Every line logged for the job carries the request id of the api request that made it.
+      (job: Job<RunCallPayload>, token?: string, signal?: AbortSignal) =>
+        runInLogContext({ requestId: String(job.data?.requestId ?? '') }, () => this.run(job, token, signal)),
       {
         connection: { ...bullmqConnection(this.config, 'worker'), connectionName: `worker-${queue}` },
         prefix: this.config.queuePrefix,
@@ -126,7 +140,8 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
    */
   private async run(job: Job<RunCallPayload>, token: string | undefined, signal: AbortSignal | undefined) {
     const jobSignal = signal ?? new AbortController().signal;
-    const handBack = async (delayMs: number, why: string) => {
+    const handBack = async (delayMs: number, why: string, reason: string) => {
+      this.metrics.handBacks.inc({ reason });
       this.log.info({ jobId: job.id, why }, 'handing the job back to the queue');
       await job.moveToDelayed(Date.now() + delayMs, token);
       throw new DelayedError();
@@ -137,13 +152,15 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
       return handBack(
         taken === 'full' ? NO_SLOT_DELAY_MS : KEY_SHARE_DELAY_MS,
         taken === 'full' ? 'no free slot in this process' : 'the key holds its share of this process',
+        taken === 'full' ? 'no_slot' : 'key_share',
       );
     try {
       const outcome = await this.processor.process(job, AbortSignal.any([jobSignal, this.shutdown.signal]));
-      if (outcome === 'cancelled' && this.shutdown.signal.aborted && !jobSignal.aborted) await handBack(0, 'shutdown');
+      if (outcome === 'cancelled' && this.shutdown.signal.aborted && !jobSignal.aborted)
+        await handBack(0, 'shutdown', 'shutdown');
       return outcome;
     } catch (err) {
-      if (err instanceof StoreUnavailableError) await handBack(2000, err.message);
+      if (err instanceof StoreUnavailableError) await handBack(2000, err.message, 'store_unavailable');
       throw err;
     } finally {
       this.slots.give(owner);

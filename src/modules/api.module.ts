@@ -1,6 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from '../config/app-config';
+import { accessLogParams } from '../http/access-log';
 import { ApiExceptionFilter } from '../http/api-exception.filter';
 import { ReadBodyInterceptor } from '../http/read-body.interceptor';
 import { InfraModule } from '../infra/infra.module';
@@ -25,6 +27,7 @@ export class ApiModule {
       module: ApiModule,
       imports: [
         InfraModule.forRoot(config, logger),
+        LoggerModule.forRoot(accessLogParams(logger)),
         PersistenceModule.forRoot(config),
         KeysModule,
         WebhookEventsModule,

@@ -4,6 +4,8 @@ import { InfraModule } from '../infra/infra.module';
 import type { Logger } from '../infra/logger';
 import { CallJobProcessor } from '../jobs/call-job.processor';
 import { JobWorkerService } from '../jobs/job-worker.service';
+import { WorkerOps } from '../jobs/worker-ops.service';
+import { HealthService } from '../application/health.service';
 import { PersistenceModule } from '../persistence/persistence.module';
 import { CallFinisher } from '../worker/call-finisher.service';
 import { CallRunner } from '../worker/call-runner.service';
@@ -19,7 +21,7 @@ import { WebhookWorkerService } from '../jobs/webhook-worker.service';
 import { WebhookDelivery } from '../worker/webhook-delivery.service';
 import { WebhookEventsModule } from './webhook-events.module';
 
-/** The worker role: no HTTP port; takes jobs and calls the upstream. Only it loads processors and protocols. */
+/** The worker role: no API port (only WORKER_HTTP_PORT, for operations); takes jobs and calls the upstream. Only it loads processors and protocols. */
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
@@ -41,6 +43,8 @@ export class WorkerModule {
         CallRunner,
         CallJobProcessor,
         JobWorkerService,
+        HealthService,
+        WorkerOps,
         RecoverySweep,
         ModelCatalogRefresher,
         WebhookDelivery,

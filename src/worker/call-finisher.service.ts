@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { CallKind } from '../application/call-kinds';
+import { type CallKind, kindLabel } from '../application/call-kinds';
 import type { AppConfig } from '../config/app-config';
 import {
   ACTIVE_STATUSES,
@@ -13,6 +13,7 @@ import { costCoins } from '../domain/pricing';
 import { EventLog } from '../infra/event-log.service';
 import { BusChannel } from '../infra/jobs';
 import type { Logger } from '../infra/logger';
+import { Metrics } from '../infra/metrics.service';
 import { isOutage, StoreUnavailableError } from '../infra/outage';
 import { RateLimiter } from '../infra/rate-limiter.service';
 import { RedisBus } from '../infra/redis-bus.service';
@@ -45,6 +46,7 @@ export class CallFinisher {
     private readonly limiter: RateLimiter,
     private readonly turns: TurnHistory,
     private readonly webhooks: WebhookDispatcher,
+    private readonly metrics: Metrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -150,6 +152,7 @@ export class CallFinisher {
   /** Frees the caller's slot, closes the event log with the final event, wakes waiters. */
   private async announceTerminal<R extends CallRecord>(kind: CallKind<R>, record: R): Promise<void> {
     const id = record.responseId;
+    this.metrics.callsFinished.inc({ kind: kindLabel(kind), status: record.status });
     // Independent steps, sent together: stream tailers are woken by the append itself, and synchronous waiters read
     // the record (already final) when the notice wakes them.
     const [, ...notices] = await Promise.allSettled([

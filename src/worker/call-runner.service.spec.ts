@@ -12,6 +12,7 @@ import type { UpstreamProtocol } from './protocols/protocol';
 import type { TurnHistory } from './turn-history.service';
 import type { UpstreamClient } from './upstream.client';
 import { UpstreamError } from './upstream-error';
+import { Metrics } from '../infra/metrics.service';
 
 /** A store whose first terminal write fails the way a refused document does (not an outage). */
 class RefusingStore extends MemoryStore<ChatCompletionRecord> {
@@ -46,6 +47,7 @@ function setup(protocol: Partial<UpstreamProtocol<ChatCompletionRecord>>) {
   const config = testConfig({ STORE_WRITE_RETRY_MS: '0', CANCEL_POLL_MS: '600000' });
   const bus = fake<RedisBus>({ publish: async () => undefined });
   const events = fake<EventLog>({});
+  const metrics = new Metrics(config);
   const finisher = new CallFinisher(
     bus,
     events,
@@ -53,10 +55,11 @@ function setup(protocol: Partial<UpstreamProtocol<ChatCompletionRecord>>) {
     fake<TurnHistory>({}),
     // Synchronous calls owe no event; the dispatcher's own decisions are tested with the lifecycle.
     fake<WebhookDispatcher>({ owed: () => ({}), dispatch: async () => undefined }),
+    metrics,
     config,
     silentLogger,
   );
-  const runner = new CallRunner(events, finisher, config, silentLogger);
+  const runner = new CallRunner(events, finisher, metrics, config, silentLogger);
   const full: UpstreamProtocol<ChatCompletionRecord> = {
     execute: async () => ({}),
     result: () => ({ changes: { status: 'completed' }, tokens: { input: 3, output: 5 } }),

@@ -8,6 +8,7 @@ import { redactSecrets } from '../domain/redact';
 import { EventLog } from '../infra/event-log.service';
 import { JobName, type RunCallPayload } from '../infra/jobs';
 import type { Logger } from '../infra/logger';
+import { Metrics } from '../infra/metrics.service';
 import { StoreUnavailableError } from '../infra/outage';
 import { APP_CONFIG, LOGGER } from '../config/tokens';
 import { CallFinisher, type Tokens } from './call-finisher.service';
@@ -73,6 +74,7 @@ export class CallRunner {
   constructor(
     private readonly events: EventLog,
     private readonly finish: CallFinisher,
+    private readonly metrics: Metrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -86,7 +88,8 @@ export class CallRunner {
     ctx: RunContext,
   ): Promise<RunOutcome> {
     const key: CallKey = { userId: job.userId, responseId: job.responseId };
-    const log = this.log.child({ id: job.responseId, requestId: job.requestId, attempt: ctx.attempt });
+    // The request id comes from the job's log context (see JobWorkerService), on every line of the call.
+    const log = this.log.child({ id: job.responseId, attempt: ctx.attempt });
 
     // One round trip: queued or in_progress (a retry, or a crashed worker's job) -> in_progress.
     const before = await this.finish.store(() => kind.repo.claim(key));
@@ -211,6 +214,7 @@ export class CallRunner {
         kind.repo.transition(key, ['in_progress'], { route: next.name } as CallChanges<R>),
       );
       if (moved) {
+        this.metrics.retries.inc({ route: record.route, how: 'failover' });
         log.warn(
           { status: thrown.status, from: record.route, to: next.name },
           `transient upstream failure, failing over: ${message}`,
@@ -220,6 +224,7 @@ export class CallRunner {
       }
     }
     if (retry) {
+      this.metrics.retries.inc({ route: record.route, how: 'retry' });
       log.warn({ status: thrown.status, retryAfterMs: thrown.retryAfterMs }, `transient upstream failure: ${message}`);
       throw new RetryableJobError(message, thrown.retryAfterMs);
     }

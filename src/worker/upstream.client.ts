@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Agent, request } from 'undici';
 import type { AppConfig, UpstreamTimeouts } from '../config/app-config';
 import { APP_CONFIG } from '../config/tokens';
+import { Metrics } from '../infra/metrics.service';
 import type { Route } from '../domain/routing';
 import { parseSse, type SseEvent } from './sse';
 import { isAbortError, isRetryableStatus, networkError, parseRetryAfter, UpstreamError } from './upstream-error';
@@ -16,8 +17,9 @@ export interface UpstreamResult {
 export class UpstreamClients implements OnModuleDestroy {
   private readonly clients = new Map<string, UpstreamClient>();
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    for (const route of config.routes) this.clients.set(route.name, new UpstreamClient(route, config.upstreamTimeouts));
+  constructor(@Inject(APP_CONFIG) config: AppConfig, metrics: Metrics) {
+    for (const route of config.routes)
+      this.clients.set(route.name, new UpstreamClient(route, config.upstreamTimeouts, metrics));
   }
 
   /** The client of a route; an unknown route (a call from a removed route) is our configuration's fault. */
@@ -43,6 +45,7 @@ export class UpstreamClient {
   constructor(
     readonly route: Route,
     t: UpstreamTimeouts,
+    private readonly metrics?: Metrics,
   ) {
     this.agent = new Agent({
       headersTimeout: t.timeoutMs,
@@ -81,9 +84,39 @@ export class UpstreamClient {
 
   /** POSTs JSON to `<base><path>` (base given with or without `/v1`) and parses the JSON answer. */
   async postJson(path: string, body: unknown, signal: AbortSignal): Promise<UpstreamResult> {
-    const res = await this.send(path, body, signal, 'application/json');
-    const text = await guard(signal, () => res.body.text());
-    return { status: res.statusCode, body: parseJson(text, res.statusCode) };
+    const timing = this.timing();
+    try {
+      const res = await this.send(path, body, signal, 'application/json');
+      timing.firstByte();
+      const text = await guard(signal, () => res.body.text());
+      timing.end('ok');
+      return { status: res.statusCode, body: parseJson(text, res.statusCode) };
+    } catch (err) {
+      timing.end(outcomeOf(err, signal));
+      throw err;
+    }
+  }
+
+  /**
+   * Times one upstream request: upstream_time_to_first_byte_seconds once the answer starts, and
+   * upstream_request_duration_seconds by outcome once it ended (each at most once).
+   */
+  private timing() {
+    const started = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    const route = this.route.name;
+    let first = false;
+    let ended = false;
+    return {
+      firstByte: () => {
+        if (!first) this.metrics?.upstreamFirstByte.observe({ route }, seconds());
+        first = true;
+      },
+      end: (outcome: string) => {
+        if (!ended) this.metrics?.upstreamDuration.observe({ route, outcome }, seconds());
+        ended = true;
+      },
+    };
   }
 
   /**
@@ -92,15 +125,30 @@ export class UpstreamClient {
    * UpstreamError from the iterator.
    */
   async postStream(path: string, body: unknown, signal: AbortSignal): Promise<AsyncIterable<SseEvent>> {
-    const res = await this.send(path, body, signal, 'text/event-stream');
+    const timing = this.timing();
+    let res: Awaited<ReturnType<UpstreamClient['send']>>;
+    try {
+      res = await this.send(path, body, signal, 'text/event-stream');
+    } catch (err) {
+      timing.end(outcomeOf(err, signal));
+      throw err;
+    }
     const events = parseSse(res.body);
     return {
       async *[Symbol.asyncIterator]() {
         try {
-          yield* events;
+          for await (const event of events) {
+            timing.firstByte(); // the first event, not the headers: a stream's headers come before any work
+            yield event;
+          }
+          timing.end('ok');
         } catch (err) {
+          timing.end(outcomeOf(err, signal));
           if (isAbortError(err) || signal.aborted) throw err;
           throw networkError(err);
+        } finally {
+          // The reader stopped at the answer's terminal event (what it needed), or on a cancel.
+          timing.end(signal.aborted ? 'cancelled' : 'ok');
         }
       },
     };
@@ -131,6 +179,13 @@ export class UpstreamClient {
     const base = /\/v1$/.test(this.base) ? this.base : `${this.base}/v1`;
     return `${base}${path}`;
   }
+}
+
+/** A request's outcome label: ok, cancelled, an HTTP status class the upstream answered, or a network failure. */
+function outcomeOf(err: unknown, signal: AbortSignal): string {
+  if (isAbortError(err) || signal.aborted) return 'cancelled';
+  if (err instanceof UpstreamError && err.status !== null) return `http_${Math.floor(err.status / 100)}xx`;
+  return 'network_error';
 }
 
 /** Runs a network step; aborts pass through, anything else becomes a classified UpstreamError. */

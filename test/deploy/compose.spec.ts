@@ -97,8 +97,26 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('health-checks the stores and the api', () => {
-    for (const name of ['mongo', 'redis', 'api']) expect(compose.services[name].healthcheck).toBeDefined();
+  it('health-checks the stores, the api and the worker', () => {
+    for (const name of ['mongo', 'redis', 'api', 'worker']) expect(compose.services[name].healthcheck).toBeDefined();
+  });
+
+  it("probes readiness: the api's /health/ready, and the worker's on its operations port, which is not published", () => {
+    const probe = (name: string) => JSON.stringify((compose.services[name].healthcheck as { test: string[] }).test);
+    expect(probe('api')).toContain('http://127.0.0.1:3000/health/ready');
+    const worker = compose.services.worker as { environment?: Record<string, string>; ports?: unknown };
+    const port = worker.environment!.WORKER_HTTP_PORT;
+    expect(loadConfig(resolveEnv(worker.environment!, {}), 'worker').workerHttpPort).toBe(Number(port));
+    expect(probe('worker')).toContain(`http://127.0.0.1:${port}/health/ready`);
+    expect(worker.ports).toBeUndefined();
+  });
+
+  it('passes the operations settings through to both roles', () => {
+    for (const service of ['api', 'worker']) {
+      const env = Object.keys(compose.services[service].environment ?? {});
+      for (const name of ['LOG_FORMAT', 'METRICS_TOKEN', 'WORKER_HEARTBEAT_S', 'ADMIN_TOKEN'])
+        expect(env).toContain(name);
+    }
   });
 
   it('points the worker at the bundled mock upstream only when no upstream is configured', () => {

@@ -21,7 +21,14 @@ interface Local {
 }
 
 function startLocal(dataDir: string, port: number, viaShell = false): Local {
-  const env = { PATH: process.env.PATH ?? '', LOCAL_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info' };
+  // The worker's operations port is off: the default 9464 may be taken where tests run.
+  const env = {
+    PATH: process.env.PATH ?? '',
+    LOCAL_DATA_DIR: dataDir,
+    PORT: String(port),
+    LOG_LEVEL: 'info',
+    WORKER_HTTP_PORT: '0',
+  };
   // Its own process group, like a terminal's foreground job: a signal to the group reaches every process in it.
   const child = viaShell
     ? spawn('sh', ['-c', `${process.execPath} ${RUNNER}`], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -58,7 +65,9 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 it('Ctrl-C finishes the running job before the stores stop; the restarted stack shows it done, run once', async () => {
   const first = startLocal(dataDir, await freePort());
   await ready(first);
-  expect(first.output()).toMatch(/"host":"127\.0\.0\.1"/);
+  // pino-pretty's lines (LOG_FORMAT=pretty is the default of `npm run local`): the boot summary names the address.
+  expect(first.output()).toMatch(/api listening/);
+  expect(first.output()).toMatch(/host: "127\.0\.0\.1"/);
   const outside = Object.values(networkInterfaces())
     .flat()
     .find((i) => i && i.family === 'IPv4' && !i.internal);

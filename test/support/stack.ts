@@ -47,6 +47,8 @@ export interface Stack {
   workerLogFiles: string[];
   client(key: string, api?: number, options?: Partial<ConstructorParameters<typeof OpenAI>[0]>): OpenAI;
   workers: ChildProcess[];
+  /** The operations port of each worker (WORKER_HTTP_PORT: /metrics, /health/live, /health/ready), by index. */
+  workerUrls: string[];
   /** SIGKILL a worker (no cleanup), as a crash would. */
   killWorker(i: number): void;
   /** Starts one more worker process (with extra environment); resolves when it is ready. */
@@ -88,7 +90,10 @@ export interface StackOptions {
   apiNodeFlags?: string[];
   /** Where the process logs go; a new temp folder by default. */
   logDir?: string;
-  /** How long each process may take to be ready (api: /health answers; worker: it listens). Default 20 s. */
+  /**
+   * How long each process may take to be ready (api: /health/ready finds the stores, before any worker runs; worker:
+   * it listens). Default 20 s.
+   */
   readyTimeoutMs?: number;
   /** How long stop() waits after SIGTERM before SIGKILL. Default 5 s. */
   stopGraceMs?: number;
@@ -144,10 +149,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const apis: ChildProcess[] = [];
   const apiLogFiles: string[] = [];
   const workers: ChildProcess[] = [];
+  const workerUrls: string[] = [];
   const workerLogFiles: string[] = [];
   const addWorker = async (extra: Record<string, string> = {}) => {
     const i = workers.length;
-    const workerEnv = { ...storesEnv(opts.workerStores), ...extra };
+    // Each worker's operations port is its own, so several workers (and stacks) run side by side.
+    const opsPort = extra.WORKER_HTTP_PORT ?? env.WORKER_HTTP_PORT ?? String(await freePort());
+    const workerEnv: Record<string, string> = { ...storesEnv(opts.workerStores), WORKER_HTTP_PORT: opsPort, ...extra };
     const level = workerEnv.LOG_LEVEL ?? env.LOG_LEVEL ?? 'info';
     // LOG_LEVEL=warn hides "worker ready": a worker is then ready once BullMQ lists its connection.
     const listed = LOGS_READY.includes(level) ? null : await listeningWorkers(redisUrl, prefix);
@@ -159,6 +167,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         : () => (readFileSync(file, 'utf8').includes('worker ready') ? true : undefined);
       await waitFor(`worker ${i} ready`, ready, readyMs, 100);
       workers.push(child);
+      workerUrls.push(`http://127.0.0.1:${opsPort}`);
       workerLogFiles.push(file);
       return child;
     } finally {
@@ -191,6 +200,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     apiLogFiles,
     workerLogFiles,
     workers,
+    workerUrls,
     addWorker,
     logText: () => logFiles.map((f) => (existsSync(f) ? readFileSync(f, 'utf8') : '')).join('\n'),
     client: (key, api = 0, options = {}) =>
@@ -201,10 +211,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
 }
 
+/** The api answers and finds its stores; the workers start after it, so a missing heartbeat does not count here. */
 async function healthy(url: string): Promise<true | undefined> {
-  const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
-  await res.arrayBuffer();
-  return res.ok ? true : undefined;
+  const res = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(3000) });
+  const body = (await res.json().catch(() => ({}))) as { checks?: Record<string, { status?: string }> };
+  if (res.ok) return true;
+  const stores = body.checks?.redis?.status === 'ok' && body.checks?.mongodb?.status === 'ok';
+  return res.status === 503 && stores ? true : undefined;
 }
 
 /** How many workers BullMQ lists on the stack's default call queue (each worker process listens there). */

@@ -49,6 +49,8 @@ async function main(): Promise<void> {
   env.PORT = process.env.PORT ?? '3000';
   env.HOST = process.env.HOST ?? '127.0.0.1';
   env.API_KEYS = process.env.API_KEYS ?? 'sk-local-dev-key:local-user';
+  // Lines for people here; JSON (the default) elsewhere.
+  env.LOG_FORMAT = process.env.LOG_FORMAT ?? 'pretty';
 
   let mockClose: (() => Promise<void>) | undefined;
   if (!process.env.UPSTREAM_BASE_URL) {
@@ -96,7 +98,7 @@ async function main(): Promise<void> {
   launch('main-worker.js');
   const base = `http://127.0.0.1:${env.PORT}`;
   for (let i = 0; i < 200; i++) {
-    const ok = await fetch(`${base}/health`)
+    const ok = await fetch(`${base}/health/ready`)
       .then((r) => r.ok)
       .catch(() => false);
     if (ok) break;
