@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config/app-config';
 import { newCallRecord, type ResponseRecord } from '../../src/domain/call';
 import { InfraModule } from '../../src/infra/infra.module';
 import { createLogger } from '../../src/infra/logger';
+import { WebhookEventsModule } from '../../src/modules/webhook-events.module';
 import { CallKindsModule } from '../../src/modules/call-kinds.module';
 import { PersistenceModule } from '../../src/persistence/persistence.module';
 import { ResponsesRepository } from '../../src/persistence/responses.repository';
@@ -31,6 +32,7 @@ class RunnerHarness {
         InfraModule.forRoot(config, createLogger('error', 'test')),
         PersistenceModule.forRoot(config),
         CallKindsModule,
+        WebhookEventsModule,
       ],
       providers: [UpstreamClients, TurnHistory, ResponseProtocol, CallFinisher, CallRunner],
     };
