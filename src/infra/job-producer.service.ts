@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { AppConfig } from '../config/app-config';
 import { callQueue, DEFAULT_ROUTE, type JobName, type JobPayloads } from './jobs';
-import { bullmqConnection } from './redis-connections';
+import { bullmqConnection, bullmqPrefix } from './redis-connections';
 import { APP_CONFIG } from '../config/tokens';
 
 /** BullMQ's largest priority (lower numbers run first). */
@@ -31,6 +31,8 @@ export function callJobOptions(jobId: string, attempts: number, priority = 1): J
 @Injectable()
 export class JobProducer implements OnModuleDestroy {
   private readonly queues = new Map<string, Queue>();
+  /** Cluster clients the queues share (BullMQ leaves a client it was given open), closed after them. */
+  private readonly clients: { quit(): Promise<unknown> }[] = [];
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
@@ -39,7 +41,8 @@ export class JobProducer implements OnModuleDestroy {
     let queue = this.queues.get(route);
     if (!queue) {
       const connection = bullmqConnection(this.config, 'queue');
-      queue = new Queue(callQueue(route), { connection, prefix: this.config.queuePrefix });
+      if (!('url' in connection)) this.clients.push(connection);
+      queue = new Queue(callQueue(route), { connection, prefix: bullmqPrefix(this.config) });
       this.queues.set(route, queue);
     }
     return queue;
@@ -87,5 +90,6 @@ export class JobProducer implements OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    await Promise.allSettled(this.clients.map((c) => c.quit()));
   }
 }
