@@ -86,18 +86,20 @@ export function isCluster(config: AppConfig): boolean {
 }
 
 /**
- * Cluster options, measured against a local three-master cluster: no ready check (a node's INFO during a slot
- * migration held connections back), a CLUSTERDOWN retried every 300 ms and enough redirections for about 10 s of it,
- * so a master that restarts costs waiting, not errors, for the roles that wait.
+ * Cluster options, measured against a local three-master cluster: no ready check (it held connections back while a
+ * node's INFO was pending). Roles that wait retry a CLUSTERDOWN every 300 ms with enough redirections for about 10 s of
+ * it, so a master that restarts costs them waiting, not errors; the api gives up after a few hundred ms (a 503), as
+ * it does on a single Redis. Redirections (MOVED, ASK during a resharding) are followed either way.
  */
 function clusterOptions(policy: Policy, connectionName: string, lazyConnect = false): ClusterOptions {
+  const failFast = policy.enableOfflineQueue === false;
   return {
     redisOptions: { maxRetriesPerRequest: policy.maxRetriesPerRequest, connectionName },
-    enableOfflineQueue: policy.enableOfflineQueue ?? true,
+    enableOfflineQueue: !failFast,
     enableReadyCheck: false,
-    retryDelayOnClusterDown: 300,
-    retryDelayOnFailover: 200,
-    maxRedirections: 32,
+    retryDelayOnClusterDown: failFast ? 100 : 300,
+    retryDelayOnFailover: failFast ? 100 : 200,
+    maxRedirections: failFast ? 5 : 32,
     // Keep trying to reach the cluster (workers and subscribers wait for it); the api fails commands meanwhile.
     clusterRetryStrategy: (times: number) => Math.min(100 * times, 2000),
     lazyConnect,
