@@ -5,7 +5,15 @@
 
 import type { PriceTable } from '../domain/pricing';
 import type { Route } from '../domain/routing';
-import { type Env, parseApiKeys, parseClusterNodes, parsePriceTable, parseTrustProxy, Reader, type RedisNode } from './env';
+import {
+  type Env,
+  parseApiKeys,
+  parseClusterNodes,
+  parsePriceTable,
+  parseTrustProxy,
+  Reader,
+  type RedisNode,
+} from './env';
 import { parseUpstreams } from './upstreams';
 
 export type Role = 'api' | 'worker' | 'tool';
