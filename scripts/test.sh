@@ -16,6 +16,9 @@ for arg in "$@"; do
 done
 if [[ $paths == 1 || "${SKIP_CLUSTER_PASS:-}" == 1 ]]; then exec npx jest "$@"; fi
 
-npx jest "$@"
+# Both passes run whatever the first one gives; the script fails if either failed.
+status=0
+npx jest "$@" || status=$?
 echo "== the same suites on a Redis Cluster (TEST_REDIS=cluster): ${CLUSTER_SUITES[*]}"
-TEST_REDIS=cluster exec npx jest "${options[@]}" --selectProjects services "${CLUSTER_SUITES[@]}"
+TEST_REDIS=cluster npx jest "${options[@]}" --selectProjects services "${CLUSTER_SUITES[@]}" || status=$?
+exit $status
