@@ -20,5 +20,5 @@ if [[ $paths == 1 || "${SKIP_CLUSTER_PASS:-}" == 1 ]]; then exec npx jest "$@"; 
 status=0
 npx jest "$@" || status=$?
 echo "== the same suites on a Redis Cluster (TEST_REDIS=cluster): ${CLUSTER_SUITES[*]}"
-TEST_REDIS=cluster npx jest "${options[@]}" --selectProjects services "${CLUSTER_SUITES[@]}" || status=$?
+TEST_REDIS=cluster npx jest "${options[@]}" "${CLUSTER_SUITES[@]}" || status=$?
 exit $status
