@@ -100,6 +100,8 @@ function clusterOptions(policy: Policy, connectionName: string, lazyConnect = fa
     retryDelayOnClusterDown: failFast ? 100 : 300,
     retryDelayOnFailover: failFast ? 100 : 200,
     maxRedirections: failFast ? 5 : 32,
+    // The 1 s default timed out on a loaded machine, and a failed refresh drops nodes (the bus then re-reads).
+    slotsRefreshTimeout: 3000,
     // Keep trying to reach the cluster (workers and subscribers wait for it); the api fails commands meanwhile.
     clusterRetryStrategy: (times: number) => Math.min(100 * times, 2000),
     lazyConnect,
