@@ -1,5 +1,5 @@
 /**
- * Operators' key management: `npm run keys -- <command>`, with MONGODB_URI (and REDIS_URL, so
+ * Operators' key management: `npm run keys -- <command>`, with MONGODB_URI (and REDIS_URL or REDIS_CLUSTER_NODES, so
  * running api replicas drop a changed key from their caches at once).
  *
  *   create --user <userId> [--name <name>] [--tier regular|vip|premium] [--rpm N] [--concurrency N]
@@ -56,7 +56,7 @@ class KeysToolModule {
           provide: KeyAdminService,
           inject: [ApiKeysRepository, RedisBus],
           useFactory: (repo: ApiKeysRepository, bus: RedisBus) =>
-            new KeyAdminService(repo, config.redisUrl ? bus : null),
+            new KeyAdminService(repo, config.redisUrl || config.redisClusterNodes.length > 0 ? bus : null),
         },
       ],
     };

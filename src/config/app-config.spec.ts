@@ -45,6 +45,22 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads REDIS_CLUSTER_NODES instead of REDIS_URL, and names a bad entry', () => {
+    const { REDIS_URL: _url, ...noUrl } = base;
+    expect(problems(noUrl)).toEqual([expect.stringMatching(/^REDIS_URL is required/)]);
+    const c = loadConfig({ ...noUrl, REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b:7001,[::1]:7002' }, 'api');
+    expect(c.redisClusterNodes).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: 'redis-b', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+    expect(loadConfig(base, 'api').redisClusterNodes).toEqual([]);
+    expect(problems({ ...noUrl, REDIS_CLUSTER_NODES: '10.0.0.1:7000,nohost,h:99999' })).toEqual([
+      'REDIS_CLUSTER_NODES entry 2 must look like host:port (got "nohost")',
+      'REDIS_CLUSTER_NODES entry 3 must look like host:port (got "h:99999")',
+    ]);
+  });
+
   it('never echoes a secret-bearing value back', () => {
     const found = problems({ ...base, REDIS_URL: 'redis//:supersecret@host', API_KEYS: 'sk-secret-value' });
     expect(found.join('\n')).not.toContain('supersecret');

@@ -5,10 +5,19 @@
 
 import type { PriceTable } from '../domain/pricing';
 import type { Route } from '../domain/routing';
-import { type Env, parseApiKeys, parsePriceTable, parseTrustProxy, Reader } from './env';
+import {
+  type Env,
+  parseApiKeys,
+  parseClusterNodes,
+  parsePriceTable,
+  parseTrustProxy,
+  Reader,
+  type RedisNode,
+} from './env';
 import { parseUpstreams } from './upstreams';
 
 export type Role = 'api' | 'worker' | 'tool';
+export type { RedisNode } from './env';
 
 export interface UpstreamTimeouts {
   /** undici's headersTimeout/bodyTimeout; its 300 s defaults would cut long generations. */
@@ -22,6 +31,8 @@ export interface AppConfig {
   /** Address the api listens on; every interface when unset (containers), 127.0.0.1 for `npm run local`. */
   host: string | undefined;
   redisUrl: string;
+  /** REDIS_CLUSTER_NODES: the seed nodes of a Redis Cluster, used instead of REDIS_URL (empty: a single Redis). */
+  redisClusterNodes: RedisNode[];
   mongodbUri: string;
   /** The upstream routes, in order: a model goes to the first whose `models` match, the next ones are its failover. */
   routes: Route[];
@@ -128,11 +139,15 @@ export function loadConfig(env: Env, role: Role): AppConfig {
   const problems: string[] = [];
   const r = new Reader(env, problems);
 
+  const redisClusterNodes = parseClusterNodes(env.REDIS_CLUSTER_NODES, problems);
   const config: AppConfig = {
     role,
     port: r.int('PORT', { def: 3000, min: 1, max: 65535 }),
     host: r.match('HOST', /^[A-Za-z0-9.:[\]-]{1,255}$/, 'a host name or IP address', '') || undefined,
-    redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:'], { required: role !== 'tool' }),
+    redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:'], {
+      required: role !== 'tool' && redisClusterNodes.length === 0,
+    }),
+    redisClusterNodes,
     mongodbUri: r.url('MONGODB_URI', ['mongodb:', 'mongodb+srv:'], { required: true }),
     routes: parseUpstreams(env, role, problems),
     upstreamTimeouts: {

@@ -37,6 +37,27 @@ export function parseApiKeys(raw: string | undefined, required: boolean, problem
   return keys;
 }
 
+/** A Redis Cluster seed node. */
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/** REDIS_CLUSTER_NODES: `host:port,host:port` (IPv6 hosts in brackets); unset means a single Redis at REDIS_URL. */
+export function parseClusterNodes(raw: string | undefined, problems: string[]): RedisNode[] {
+  const value = raw?.trim() ?? '';
+  if (value === '') return [];
+  const nodes: RedisNode[] = [];
+  value.split(',').forEach((entry, i) => {
+    const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253}):(\d{1,5})$/.exec(entry.trim());
+    const port = m ? Number(m[2]) : 0;
+    if (!m || port < 1 || port > 65535)
+      problems.push(`REDIS_CLUSTER_NODES entry ${i + 1} must look like host:port (got "${entry.trim().slice(0, 80)}")`);
+    else nodes.push({ host: m[1].replace(/^\[(.*)\]$/, '$1'), port });
+  });
+  return nodes;
+}
+
 export function parseTrustProxy(raw: string | undefined, problems: string[]): boolean | number | string {
   const value = raw?.trim();
   if (!value || value === 'false') return false;

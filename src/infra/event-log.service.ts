@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import type { LogEntry, LogEvent } from '../domain/events';
 import { RedisBus } from './redis-bus.service';
 import { Metrics } from './metrics.service';
-import { RedisConnections } from './redis-connections';
+import { type RedisClient, RedisConnections } from './redis-connections';
 import { APP_CONFIG } from '../config/tokens';
 
 declare module 'ioredis' {
@@ -54,7 +54,7 @@ return n - 1
  */
 @Injectable()
 export class EventLog {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,

@@ -11,7 +11,7 @@ import {
   WEBHOOK_QUEUE,
   WebhookJobName,
 } from './jobs';
-import { bullmqConnection } from './redis-connections';
+import { bullmqConnection, bullmqPrefix } from './redis-connections';
 import { APP_CONFIG } from '../config/tokens';
 
 /** BullMQ's largest priority (lower numbers run first). */
@@ -55,6 +55,8 @@ export function webhookJobOptions(deliveryId: string, baseMs: number, hours: num
 export class JobProducer implements OnModuleDestroy {
   private readonly queues = new Map<string, Queue>();
   private webhooks?: Queue;
+  /** Cluster clients the queues share (BullMQ leaves a client it was given open), closed after them. */
+  private readonly clients: { quit(): Promise<unknown> }[] = [];
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
@@ -63,7 +65,8 @@ export class JobProducer implements OnModuleDestroy {
     let queue = this.queues.get(route);
     if (!queue) {
       const connection = bullmqConnection(this.config, 'queue');
-      queue = new Queue(callQueue(route), { connection, prefix: this.config.queuePrefix });
+      if (!('url' in connection)) this.clients.push(connection);
+      queue = new Queue(callQueue(route), { connection, prefix: bullmqPrefix(this.config) });
       this.queues.set(route, queue);
     }
     return queue;
@@ -71,10 +74,11 @@ export class JobProducer implements OnModuleDestroy {
 
   /** The webhook deliveries' queue. */
   webhookQueue(): Queue {
-    this.webhooks ??= new Queue(WEBHOOK_QUEUE, {
-      connection: bullmqConnection(this.config, 'queue'),
-      prefix: this.config.queuePrefix,
-    });
+    if (!this.webhooks) {
+      const connection = bullmqConnection(this.config, 'queue');
+      if (!('url' in connection)) this.clients.push(connection);
+      this.webhooks = new Queue(WEBHOOK_QUEUE, { connection, prefix: bullmqPrefix(this.config) });
+    }
     return this.webhooks;
   }
 
@@ -143,5 +147,6 @@ export class JobProducer implements OnModuleDestroy {
     await Promise.allSettled(
       [...this.queues.values(), ...(this.webhooks ? [this.webhooks] : [])].map((q) => q.close()),
     );
+    await Promise.allSettled(this.clients.map((c) => c.quit()));
   }
 }

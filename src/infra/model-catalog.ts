@@ -34,7 +34,10 @@ export class ModelCatalog {
   async read(routes: readonly string[]): Promise<Map<string, CatalogModel[]>> {
     const found = new Map<string, CatalogModel[]>();
     if (routes.length === 0) return found;
-    const values = await this.redis.commands().mget(...routes.map((r) => this.key(r)));
+    const client = this.redis.commands();
+    const keys = routes.map((r) => this.key(r));
+    // On a cluster the routes' keys sit in different slots, which one MGET cannot span: one GET each, in parallel.
+    const values = this.redis.cluster ? await Promise.all(keys.map((k) => client.get(k))) : await client.mget(...keys);
     values.forEach((v, i) => {
       if (!v) return;
       try {

@@ -10,6 +10,8 @@ const OUTAGE_NAMES = new Set([
   'PoolClearedOnNetworkError',
   'MongoWaitQueueTimeoutError',
   'MaxRetriesPerRequestError',
+  // A Redis Cluster none of whose nodes answered.
+  'ClusterAllFailedError',
 ]);
 
 /** Whether an error means Redis or MongoDB is away (as opposed to a bug or bad data). */
@@ -23,6 +25,9 @@ export function isOutage(err: unknown): boolean {
       msg,
     )
   )
+    return true;
+  // A Redis Cluster with slots unserved (a master away), or not connected yet.
+  if (/CLUSTERDOWN|Too many Cluster redirections|Failed to refresh slots cache|Cluster isn't ready/.test(msg))
     return true;
   return e.cause !== undefined && e.cause !== err && isOutage(e.cause);
 }

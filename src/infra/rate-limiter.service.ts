@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import type { Caller } from '../domain/caller';
 import { AppError } from '../domain/errors';
 import type { Logger } from './logger';
 import { currentLogContext } from './log-context';
-import { RedisConnections } from './redis-connections';
+import { type RedisClient, RedisConnections } from './redis-connections';
 import { APP_CONFIG, LOGGER } from '../config/tokens';
 
 declare module 'ioredis' {
@@ -83,7 +83,7 @@ return {0, redis.call('ZCARD', KEYS[2]), used + 1, reset()}
  */
 @Injectable()
 export class RateLimiter {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly log: Logger;
 
   constructor(

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import type { Caller } from '../domain/caller';
 import { AppError } from '../domain/errors';
 import { newId } from '../domain/ids';
 import type { Logger } from './logger';
 import { Metrics } from './metrics.service';
-import { RedisConnections } from './redis-connections';
+import { type RedisClient, RedisConnections } from './redis-connections';
 import { APP_CONFIG, LOGGER } from '../config/tokens';
 
 /** A slot lapses unless renewed this often, so a replica that dies does not hold its streams' slots for long. */
@@ -38,7 +38,7 @@ export type StreamSlot = () => Promise<void>;
  */
 @Injectable()
 export class StreamSlots {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly log: Logger;
 
   constructor(

@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/tokens';
-import { RedisConnections } from './redis-connections';
+import { type RedisClient, RedisConnections } from './redis-connections';
 
 /**
  * Workers' sign of life in Redis: each worker sets one shared key every WORKER_HEARTBEAT_S, with a TTL of three of
@@ -10,7 +9,7 @@ import { RedisConnections } from './redis-connections';
  */
 @Injectable()
 export class WorkerHeartbeat {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly key: string;
   private readonly ttlMs: number;
 

@@ -8,7 +8,7 @@ import type { Logger } from '../infra/logger';
 import { Metrics } from '../infra/metrics.service';
 import { StoreUnavailableError } from '../infra/outage';
 import { RedisBus } from '../infra/redis-bus.service';
-import { bullmqConnection } from '../infra/redis-connections';
+import { bullmqConnection, bullmqPrefix } from '../infra/redis-connections';
 import { APP_CONFIG, LOGGER } from '../config/tokens';
 import { backoffDelay } from '../worker/backoff';
 import { CallJobProcessor } from './call-job.processor';
@@ -23,6 +23,11 @@ const KEY_SHARE_DELAY_MS = 250;
  * only on a queue that has a limiter.
  */
 const UNLIMITED_RATE = { max: 1_000_000, durationMs: 1000 };
+/**
+ * How long closing the workers may take once their jobs were handed back: BullMQ's close can wait forever on a
+ * connection that does not come back (seen on a Redis Cluster after a master restarted); the process exits anyway.
+ */
+const CLOSE_BOUND_MS = 5000;
 
 /**
  * Owns the BullMQ workers of this process, one per route queue. They are created here rather than by decorators so
@@ -106,8 +111,8 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
       (job: Job<RunCallPayload>, token?: string, signal?: AbortSignal) =>
         runInLogContext({ requestId: String(job.data?.requestId ?? '') }, () => this.run(job, token, signal)),
       {
-        connection: { ...bullmqConnection(this.config, 'worker'), connectionName: `worker-${queue}` },
-        prefix: this.config.queuePrefix,
+        connection: bullmqConnection(this.config, 'worker', `worker-${queue}`),
+        prefix: bullmqPrefix(this.config),
         concurrency: this.config.workerConcurrency,
         // A crashed worker's jobs come back once their lock lapses and a stall check runs:
         // within lockDuration + stalledInterval. A job that stalls more than maxStalledCount
@@ -184,7 +189,16 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
         this.log.warn({ graceMs: this.config.workerShutdownGraceMs }, 'grace period over: handing running jobs back');
         this.shutdown.abort();
       }
-      await closing;
+      let bound: NodeJS.Timeout | undefined;
+      const closed = await Promise.race([
+        closing.then(() => true),
+        new Promise<boolean>((resolve) => (bound = setTimeout(() => resolve(false), CLOSE_BOUND_MS))),
+      ]);
+      clearTimeout(bound);
+      if (!closed) {
+        this.log.warn({ boundMs: CLOSE_BOUND_MS }, 'workers did not close in time: disconnecting them');
+        await Promise.allSettled(this.workers.map((w) => w.disconnect()));
+      }
       // Cancels keep reaching running jobs until the last one ended.
       this.unsubscribe?.();
       this.log.info('worker drained');

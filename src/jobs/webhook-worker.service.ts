@@ -6,7 +6,7 @@ import { webhookRetryDelay } from '../domain/webhooks';
 import { WEBHOOK_BACKOFF } from '../infra/job-producer.service';
 import { type DeliverWebhookPayload, WEBHOOK_QUEUE } from '../infra/jobs';
 import type { Logger } from '../infra/logger';
-import { bullmqConnection } from '../infra/redis-connections';
+import { bullmqConnection, bullmqPrefix } from '../infra/redis-connections';
 import { WebhookDelivery } from '../worker/webhook-delivery.service';
 
 /**
@@ -30,8 +30,8 @@ export class WebhookWorkerService implements OnApplicationBootstrap, OnApplicati
   async onApplicationBootstrap(): Promise<void> {
     const { concurrency, retryBaseMs, timeoutMs } = this.config.webhooks;
     this.worker = new Worker<DeliverWebhookPayload>(WEBHOOK_QUEUE, (job) => this.process(job), {
-      connection: { ...bullmqConnection(this.config, 'worker'), connectionName: `worker-${WEBHOOK_QUEUE}` },
-      prefix: this.config.queuePrefix,
+      connection: bullmqConnection(this.config, 'worker', `worker-${WEBHOOK_QUEUE}`),
+      prefix: bullmqPrefix(this.config),
       concurrency,
       // An attempt takes at most WEBHOOK_TIMEOUT_MS; the lock outlives it.
       lockDuration: Math.max(this.config.workerLockMs, timeoutMs * 2),

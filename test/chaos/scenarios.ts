@@ -1,6 +1,6 @@
 /**
  * Fault-injection scenarios against real processes: api and workers as separate processes, our
- * own redis-server (append-only file), a MongoDB wire server, the MOCK upstream. Each returns
+ * own redis-server (append-only file) or Redis Cluster, a MongoDB wire server, the MOCK upstream. Each returns
  * figures; the jest suite asserts on them at CI size, `npm run chaos` prints them larger.
  */
 import { Redis } from 'ioredis';
@@ -9,7 +9,7 @@ import type OpenAI from 'openai';
 import { type MockUpstream, startMockUpstream } from '../../tools/mock-upstream/mock-upstream';
 import { msUntilExit, sleep, waitFor } from '../support/wait';
 import { isTerminal, terminalStatuses, waitForMockCalls } from '../support/poll';
-import { ferretProc, redisProc, type ServiceProc } from '../support/processes';
+import { clusterProc, ferretProc, redisProc, type ServiceProc } from '../support/processes';
 import { KEYS, type Stack, startStack, UPSTREAM_KEY } from '../support/stack';
 import { startWebhookReceiver, testWebhookSecret } from '../support/webhook-receiver';
 
@@ -628,4 +628,68 @@ export async function webhookFaults(
       await receiver.close();
     }
   });
+}
+
+/** The master of a cluster that serves a key's slot (by its port), asked of any node. */
+async function masterPortOf(nodes: string, key: string): Promise<number> {
+  const [host, port] = nodes.split(',')[0].split(':');
+  const admin = new Redis(Number(port), host, { maxRetriesPerRequest: 1 });
+  try {
+    const slot = Number(await admin.cluster('KEYSLOT', key));
+    const ranges = await admin.cluster('SLOTS');
+    const range = ranges.find(([from, to]) => slot >= from && slot <= to);
+    if (!range) throw new Error(`no master serves slot ${slot}`);
+    return Number(range[2][1]);
+  } finally {
+    admin.disconnect();
+  }
+}
+
+/**
+ * 9. A Redis Cluster master restarts mid-run (kill -9, same port and nodes.conf, AOF fsync always; no replicas, so its
+ * slots are away until it is back): the master of the queues' slot, the hardest case, since every job is there.
+ */
+export async function restartClusterMaster(
+  env: ChaosEnv,
+  n: number,
+): Promise<ScenarioResult & { outage: Awaited<ReturnType<typeof probeOutage>>; workerExitMs: number }> {
+  const cluster = await clusterProc({ durable: true });
+  try {
+    return await withWorld(env, {}, async ({ mock, mongoUri }) => {
+      const stack = await startStack({
+        upstreamUrl: mock.url,
+        redisClusterNodes: cluster.nodes,
+        mongoUri,
+        workers: 1,
+        env: { ...FAST_RECOVERY, WORKER_CONCURRENCY: '10', WORKER_SHUTDOWN_GRACE_MS: '1000' },
+      });
+      try {
+        const client = stack.client(KEYS.alice);
+        const ids = await submit(client, n, () => ({ mock_latency_ms: '700' }));
+        const port = await masterPortOf(cluster.nodes, `{${stack.prefix}}`);
+        const master = cluster.masters[cluster.ports.indexOf(port)];
+        await master.kill('SIGKILL');
+        const outage = await probeOutage(stack, 4);
+        const restartedAt = Date.now();
+        await master.start();
+        await cluster.waitOk();
+        const recoveryMs = await firstSuccess(stack, restartedAt);
+        ids.push(...(await submit(client, Math.ceil(n / 2), () => ({}))));
+        const statuses = await finalStatuses(client, ids, 90_000);
+        // A worker told to stop after the master came back must still exit by itself, before the hard stop.
+        const exited = msUntilExit(stack.workers[0], 30_000);
+        stack.workers[0].kill('SIGTERM');
+        const workerExitMs = await exited;
+        const r = await summarize('restart a Redis Cluster master', stack, mock, ids, statuses, recoveryMs, [
+          `the master of the queues' slot (port ${port}) away: ${outage.statuses.join(',')} ` +
+            `(slowest ${outage.slowestMs} ms); the worker exited ${workerExitMs} ms after SIGTERM once it was back`,
+        ]);
+        return { ...withCalls(r, mock, ids), outage, workerExitMs };
+      } finally {
+        await stack.stop();
+      }
+    });
+  } finally {
+    await cluster.stop();
+  }
 }

@@ -86,6 +86,22 @@ describe('docker-compose.yml', () => {
     for (const name of ['JOB_ATTEMPTS', 'WORKER_SHUTDOWN_GRACE_MS', 'STORE_WRITE_RETRY_MS', 'PRICE_TABLE']) {
       expect(worker).toContain(name);
     }
+    // Both roles can be pointed at a Redis Cluster instead of the bundled Redis.
+    for (const env of [api, worker]) expect(env).toContain('REDIS_CLUSTER_NODES');
+  });
+
+  it('boots both roles on a Redis Cluster when REDIS_CLUSTER_NODES is given', () => {
+    const given = { API_KEYS: 'sk-x:user1', REDIS_CLUSTER_NODES: 'redis-a:7000,redis-b:7001' };
+    for (const [service, role] of [
+      ['api', 'api'],
+      ['worker', 'worker'],
+    ] as const) {
+      const config = loadConfig(resolveEnv(compose.services[service].environment ?? {}, given), role);
+      expect(config.redisClusterNodes).toEqual([
+        { host: 'redis-a', port: 7000 },
+        { host: 'redis-b', port: 7001 },
+      ]);
+    }
   });
 
   it("waits longer than the code's own shutdown bound before killing api and worker", () => {

@@ -109,7 +109,10 @@ describe('API keys', () => {
     const env = {
       ...process.env,
       MONGODB_URI: stack.env.MONGODB_URI,
-      REDIS_URL: stack.env.REDIS_URL,
+      // The stack's Redis, a single one or a cluster (TEST_REDIS=cluster).
+      ...(stack.env.REDIS_CLUSTER_NODES
+        ? { REDIS_CLUSTER_NODES: stack.env.REDIS_CLUSTER_NODES }
+        : { REDIS_URL: stack.env.REDIS_URL }),
       QUEUE_PREFIX: stack.env.QUEUE_PREFIX,
     };
     const cli = (...args: string[]) =>

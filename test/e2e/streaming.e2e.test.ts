@@ -2,13 +2,13 @@
  * Streaming end to end: SSE for responses (sync and background) and chat, resume from another
  * api replica, disconnects, cancel, failures mid-stream, replay after the log's retention.
  */
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import OpenAI from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { type MockUpstream, startMockUpstream } from '../../tools/mock-upstream/mock-upstream';
-import { testServices, uniqueName, waitFor } from '../support/env';
+import { uniqueName, waitFor } from '../support/env';
 import { waitForMockCall } from '../support/poll';
-import { KEYS, type Stack, startStack, UPSTREAM_KEY } from '../support/stack';
+import { KEYS, redisOf, type Stack, startStack, UPSTREAM_KEY } from '../support/stack';
 
 let mock: MockUpstream;
 let stack: Stack;
@@ -414,10 +414,10 @@ describe('chat streaming', () => {
 
 describe('after the event log retention window', () => {
   let short: Stack;
-  let redis: Redis;
+  let redis: Redis | Cluster;
   beforeAll(async () => {
     short = await startStack({ upstreamUrl: mock.url, env: { EVENT_LOG_RETENTION_S: '1' } });
-    redis = new Redis(testServices().redisUrl);
+    redis = redisOf(short.env);
   }, 60_000);
   afterAll(async () => {
     await short?.stop();
@@ -430,9 +430,9 @@ describe('after the event log retention window', () => {
       await client.responses.create({ model: 'gpt-test', input: 'keep', stream: true, background: true }),
     );
     const id = finalOf(live).id;
-    const keys = await redis.keys(`*:events:${id}`);
-    expect(keys).toHaveLength(1);
-    await waitFor('the log to expire', async () => ((await redis.exists(keys[0])) === 0 ? true : undefined), 5000, 100);
+    const key = `${short.prefix}:events:${id}`;
+    expect(await redis.exists(key)).toBe(1);
+    await waitFor('the log to expire', async () => ((await redis.exists(key)) === 0 ? true : undefined), 5000, 100);
     const replay = await collect(
       (await client.responses.retrieve(id, { stream: true })) as AsyncIterable<ResponseStreamEvent>,
     );

@@ -1,5 +1,7 @@
 import { stopServices } from '../../tools/dev/services';
 
 export default async function globalTeardown(): Promise<void> {
-  await stopServices((globalThis as { __servicePids?: number[] }).__servicePids ?? []);
+  const g = globalThis as { __servicePids?: number[]; __stopCluster?: () => Promise<void> };
+  await g.__stopCluster?.();
+  await stopServices(g.__servicePids ?? []);
 }

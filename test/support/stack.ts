@@ -8,7 +8,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { callQueue, DEFAULT_ROUTE } from '../../src/infra/jobs';
 import { freePort, mongoUriFor, ROOT } from '../../tools/dev/services';
@@ -71,6 +71,11 @@ export interface StackOptions {
   upstreamUrl: string;
   /** Store URLs other than the test services' (fault tests and the bench bring their own). */
   redisUrl?: string;
+  /**
+   * REDIS_CLUSTER_NODES of a Redis Cluster to run on instead of a single Redis; by default the test services' cluster
+   * when the run has one (TEST_REDIS=cluster), unless a redisUrl is given.
+   */
+  redisClusterNodes?: string;
   mongoUri?: string;
   env?: Record<string, string>;
   /** Extra environment per api replica, by index. */
@@ -111,6 +116,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const services =
     opts.redisUrl && opts.mongoUri ? { redisUrl: opts.redisUrl, mongoUri: opts.mongoUri } : testServices();
   const redisUrl = opts.redisUrl ?? services.redisUrl;
+  const clusterNodes = opts.redisClusterNodes ?? (opts.redisUrl ? undefined : testClusterNodes());
   const mongoUri = opts.mongoUri ?? services.mongoUri;
   const prefix = opts.queuePrefix ?? uniqueName('t');
   const database = opts.database ?? uniqueName('t_');
@@ -118,7 +124,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const readyMs = opts.readyTimeoutMs ?? 20_000;
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
-    REDIS_URL: redisUrl,
+    ...(clusterNodes ? { REDIS_CLUSTER_NODES: clusterNodes } : { REDIS_URL: redisUrl }),
     MONGODB_URI: mongoUriFor(mongoUri, database),
     QUEUE_PREFIX: prefix,
     UPSTREAM_BASE_URL: opts.upstreamUrl,
@@ -158,7 +164,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const workerEnv: Record<string, string> = { ...storesEnv(opts.workerStores), WORKER_HTTP_PORT: opsPort, ...extra };
     const level = workerEnv.LOG_LEVEL ?? env.LOG_LEVEL ?? 'info';
     // LOG_LEVEL=warn hides "worker ready": a worker is then ready once BullMQ lists its connection.
-    const listed = LOGS_READY.includes(level) ? null : await listeningWorkers(redisUrl, prefix);
+    const listed = LOGS_READY.includes(level) ? null : await listeningWorkers(env, prefix);
     try {
       const before = listed ? await listed.count() : 0;
       const { child, file } = launch(`worker${i}`, [join(DIST, 'main-worker.js')], workerEnv);
@@ -220,11 +226,38 @@ async function healthy(url: string): Promise<true | undefined> {
   return res.status === 503 && stores ? true : undefined;
 }
 
+/** The test services' Redis Cluster, when the run has one (TEST_REDIS=cluster; see globalSetup). */
+export function testClusterNodes(): string | undefined {
+  return process.env.TEST_REDIS_CLUSTER_NODES || undefined;
+}
+
+/** A client of a stack's Redis (a single one or a cluster), as its processes connect: for checks made from outside. */
+export function redisOf(env: Record<string, string>, maxRetriesPerRequest: number | null = null): Redis | Cluster {
+  const nodes = env.REDIS_CLUSTER_NODES;
+  if (!nodes) return new Redis(env.REDIS_URL, { maxRetriesPerRequest });
+  const seeds = nodes
+    .split(',')
+    .map((n) => ({ host: n.slice(0, n.lastIndexOf(':')), port: Number(n.slice(n.lastIndexOf(':') + 1)) }));
+  return new Cluster(seeds, {
+    redisOptions: { maxRetriesPerRequest },
+    enableReadyCheck: false,
+    retryDelayOnClusterDown: 300,
+  });
+}
+
+/** BullMQ's prefix of a stack: hash-tagged on a cluster, as the app makes it. */
+export function bullmqPrefixOf(env: Record<string, string>): string {
+  return env.REDIS_CLUSTER_NODES ? `{${env.QUEUE_PREFIX}}` : env.QUEUE_PREFIX;
+}
+
 /** How many workers BullMQ lists on the stack's default call queue (each worker process listens there). */
-async function listeningWorkers(redisUrl: string, prefix: string) {
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+async function listeningWorkers(env: Record<string, string>, prefix: string) {
+  const connection = redisOf(env);
   connection.on('error', () => undefined); // failures surface as rejected commands
-  const queue = new Queue(callQueue(DEFAULT_ROUTE), { prefix, connection });
+  const queue = new Queue(callQueue(DEFAULT_ROUTE), {
+    prefix: env.REDIS_CLUSTER_NODES ? `{${prefix}}` : prefix,
+    connection,
+  });
   return {
     count: () => queue.getWorkersCount(),
     close: async () => {
