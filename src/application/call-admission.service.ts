@@ -13,6 +13,10 @@ import { RateLimiter } from '../infra/rate-limiter.service';
 import { IdempotencyRepository } from '../persistence/idempotency.repository';
 import type { CallKind } from './call-kinds';
 
+/** A record as JSON for a job's data (dates as ISO strings). */
+const toJson = (record: CallRecord): Record<string, unknown> =>
+  JSON.parse(JSON.stringify(record)) as Record<string, unknown>;
+
 /** An accepted call, or the call an earlier request with the same Idempotency-Key made. */
 export interface Admitted<R extends CallRecord> {
   record: R;
@@ -75,6 +79,31 @@ export class CallAdmission {
       if (idemKey && !(await kind.repo.find(key).catch(() => null))) {
         await this.idempotency.release(caller.userId, idemKey, id).catch(() => undefined);
       }
+      throw err;
+    }
+  }
+
+  /**
+   * A call that keeps nothing (domain/ephemeral): no MongoDB on the way in. The caller's limits, then its first events
+   * if it streams, then its job, which carries the record itself. Anything failing frees the limit's slot.
+   */
+  async acceptHeld<R extends CallRecord>(
+    kind: CallKind<R>,
+    caller: Caller,
+    record: R,
+    firstEvents: LogEvent[],
+  ): Promise<void> {
+    const id = record.responseId;
+    const { inFlight } = await this.limiter.admit(caller, id);
+    try {
+      if (firstEvents.length > 0) await this.events.append(id, firstEvents);
+      const payload = { userId: record.userId, responseId: id, requestId: record.omgUrId, keyId: record.keyId };
+      await this.producer.enqueue(kind.job, id, { ...payload, call: toJson(record) }, record.route, inFlight);
+    } catch (err) {
+      this.log.error({ err, id, requestId: record.omgUrId }, 'enqueue failed');
+      await this.limiter.release(caller.keyId, id).catch(() => undefined);
+      if (firstEvents.length > 0) await this.events.delete(id).catch(() => undefined);
+      if (isOutage(err)) throw AppError.unavailable();
       throw err;
     }
   }

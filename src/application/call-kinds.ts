@@ -63,3 +63,15 @@ export class ChatCalls implements CallKind<ChatCompletionRecord> {
     return chatTerminalEvent(record);
   }
 }
+
+/** The same kind of call over other records (a call that keeps nothing is held by its job, not by MongoDB). */
+export function withRepo<R extends CallRecord>(kind: CallKind<R>, repo: CallRecordStore<R>): CallKind<R> {
+  return {
+    job: kind.job,
+    noun: kind.noun,
+    repo,
+    notFound: (id) => kind.notFound(id),
+    logsEvents: (r) => kind.logsEvents(r),
+    terminalEvent: (r) => kind.terminalEvent(r),
+  };
+}

@@ -1,6 +1,7 @@
 import { chatRecord, fake, MemoryStore, silentLogger, testConfig } from '../../test/support/fakes';
 import type { CallKey, CallRecord, ChatCompletionRecord } from '../domain/call';
 import { AppError } from '../domain/errors';
+import type { EphemeralCalls } from '../infra/ephemeral-calls.service';
 import type { EventLog } from '../infra/event-log.service';
 import type { JobProducer } from '../infra/job-producer.service';
 import type { RateLimiter } from '../infra/rate-limiter.service';
@@ -34,6 +35,7 @@ function setup(outcome: WaitResult<CallRecord>['kind']) {
     fake<RedisBus>({ publish: async (channel: string, id: string) => void published.push(`${channel}:${id}`) }),
     fake<EventLog>({ delete: async (id: string) => void logsDeleted.push(id), close: async () => 0 }),
     fake<RateLimiter>({ release: async () => undefined }),
+    fake<EphemeralCalls>({}),
     testConfig({ SYNC_TIMEOUT_MS: '2000' }),
     silentLogger,
   );

@@ -22,9 +22,15 @@ export interface StreamFormat<R extends CallRecord> {
   replay(record: R): LogEvent[];
 }
 
-export interface StreamOptions {
+export interface StreamOptions<R extends CallRecord = CallRecord> {
   /** A synchronous stream whose client leaves is cancelled; a background one runs on. */
   cancelOnDisconnect: boolean;
+  /** A call without a MongoDB record (domain/ephemeral): how to read it once finished, tell it ended, and stop it. */
+  held?: {
+    current(): Promise<R | null>;
+    isOver(): Promise<boolean>;
+    stop(): Promise<unknown>;
+  };
 }
 
 /**
@@ -52,11 +58,12 @@ export class CallStreamService {
     record: R,
     afterSeq: number,
     clientGone: AbortSignal,
-    opts: StreamOptions,
+    opts: StreamOptions<R>,
   ): AsyncGenerator<string> {
     const key = keyOf(record);
+    const held = opts.held;
     let now: Promise<R | null> | null = null;
-    const call: CallView<R> = { record, current: () => (now ??= kind.repo.find(key)) };
+    const call: CallView<R> = { record, current: () => (now ??= held ? held.current() : kind.repo.find(key)) };
     const send = async (data: string, seq: number) => (data === '' ? '' : format.frame(data, seq, call));
     if (TERMINAL_STATUSES.includes(record.status)) {
       const last = await this.log.last(record.responseId);
@@ -69,6 +76,7 @@ export class CallStreamService {
       if (last.end && last.seq <= afterSeq) return; // the client already has everything
     }
     const isOver = async () => {
+      if (held) return held.isOver();
       const found = await kind.repo.find(key);
       return !found || TERMINAL_STATUSES.includes(found.status);
     };
@@ -77,7 +85,7 @@ export class CallStreamService {
       for await (const e of this.tailer.tail(record.responseId, state, clientGone, isOver))
         yield await send(e.data, e.seq);
     } finally {
-      if (state.end === 'aborted' && opts.cancelOnDisconnect) await this.calls.stop(kind, key);
+      if (state.end === 'aborted' && opts.cancelOnDisconnect) await (held ? held.stop() : this.calls.stop(kind, key));
     }
     if (state.end === 'unfinished') {
       // The call ended but its log has no end entry (a writer died between the two writes).

@@ -1,5 +1,6 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
+import { EphemeralCalls } from './ephemeral-calls.service';
 import { EventLog } from './event-log.service';
 import { JobProducer } from './job-producer.service';
 import { ModelCatalog } from './model-catalog';
@@ -10,7 +11,16 @@ import { RedisConnections } from './redis-connections';
 import { StreamSlots } from './stream-slots.service';
 import { APP_CONFIG, LOGGER } from '../config/tokens';
 
-const SHARED = [RedisConnections, RedisBus, EventLog, RateLimiter, StreamSlots, JobProducer, ModelCatalog];
+const SHARED = [
+  RedisConnections,
+  RedisBus,
+  EventLog,
+  RateLimiter,
+  StreamSlots,
+  JobProducer,
+  ModelCatalog,
+  EphemeralCalls,
+];
 
 /** Infrastructure both roles share: config, logger, Redis connections, the bus, event log, limits and queues. */
 @Global()
