@@ -61,17 +61,18 @@ export class CallAdmission {
       if (earlier) return { record: await this.earlierCall(kind, caller, earlier, ctx.reqBodyHash), replayed: true };
     }
     const key: CallKey = { userId: caller.userId, responseId: id };
-    let inFlight = 1;
-    try {
-      ({ inFlight } = await this.limiter.admit(caller, id));
-    } catch (err) {
+    // The limits and the record's write are independent: sent together, and the record goes if the limits refuse.
+    const [admitted, written] = await Promise.allSettled([this.limiter.admit(caller, id), write()]);
+    if (admitted.status === 'rejected') {
+      if (written.status === 'fulfilled') await kind.repo.remove(key).catch(() => undefined);
       if (idemKey) await this.idempotency.release(caller.userId, idemKey, id);
-      throw err;
+      throw admitted.reason;
     }
     try {
-      const record = await write();
+      if (written.status === 'rejected') throw written.reason;
+      const record = written.value;
       // Fair share between keys: a call waits behind the calls of keys with fewer in flight than its own.
-      await this.enqueue(kind, record, firstEvents(record), inFlight);
+      await this.enqueue(kind, record, firstEvents(record), admitted.value.inFlight);
       return { record, replayed: false };
     } catch (err) {
       await this.limiter.release(caller.keyId, id);

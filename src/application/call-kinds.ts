@@ -3,7 +3,7 @@ import type { CallRecord, ChatCompletionRecord, ResponseRecord } from '../domain
 import { chatTerminalEvent } from '../domain/chat-events';
 import { AppError } from '../domain/errors';
 import type { LogEvent } from '../domain/events';
-import { terminalEvent } from '../domain/response-events';
+import { acceptedEvents, terminalEvent } from '../domain/response-events';
 import { JobName } from '../infra/jobs';
 import type { CallRecordStore } from '../persistence/call-records.repository';
 import { ChatCompletionsRepository } from '../persistence/chat-completions.repository';
@@ -22,6 +22,8 @@ export interface CallKind<R extends CallRecord = CallRecord> {
   logsEvents(record: R): boolean;
   /** The closing event for a record in a terminal state (not cancelled). */
   terminalEvent(record: R): LogEvent;
+  /** The events a log starts with (before the worker's), for a call that logs events. */
+  acceptedEvents(record: R): LogEvent[];
 }
 
 @Injectable()
@@ -41,6 +43,10 @@ export class ResponseCalls implements CallKind<ResponseRecord> {
 
   terminalEvent(record: ResponseRecord): LogEvent {
     return terminalEvent(record);
+  }
+
+  acceptedEvents(record: ResponseRecord): LogEvent[] {
+    return this.logsEvents(record) ? acceptedEvents(record) : [];
   }
 }
 
@@ -62,6 +68,10 @@ export class ChatCalls implements CallKind<ChatCompletionRecord> {
   terminalEvent(record: ChatCompletionRecord): LogEvent {
     return chatTerminalEvent(record);
   }
+
+  acceptedEvents(): LogEvent[] {
+    return [];
+  }
 }
 
 /** The same kind of call over other records (a call that keeps nothing is held by its job, not by MongoDB). */
@@ -73,5 +83,6 @@ export function withRepo<R extends CallRecord>(kind: CallKind<R>, repo: CallReco
     notFound: (id) => kind.notFound(id),
     logsEvents: (r) => kind.logsEvents(r),
     terminalEvent: (r) => kind.terminalEvent(r),
+    acceptedEvents: (r) => kind.acceptedEvents(r),
   };
 }

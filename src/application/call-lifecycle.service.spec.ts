@@ -25,6 +25,7 @@ function setup(outcome: WaitResult<CallRecord>['kind']) {
     notFound: (id) => chat.notFound(id),
     logsEvents: () => false,
     terminalEvent: (r) => chat.terminalEvent(r),
+    acceptedEvents: () => [],
   };
   const lifecycle = new CallLifecycle(
     fake<JobProducer>({ removeIfWaiting: async () => true }),

@@ -52,6 +52,11 @@ export class CallStreamService {
     return this.slots.open(caller);
   }
 
+  /** A call's first events, unless its log exists already. */
+  async startLog(id: string, events: LogEvent[]): Promise<void> {
+    await this.log.start(id, events);
+  }
+
   async *frames<R extends CallRecord>(
     kind: CallKind<R>,
     format: StreamFormat<R>,

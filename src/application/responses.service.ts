@@ -85,7 +85,8 @@ export class ResponsesService {
       ...place,
       conversationAppendedAt: null,
     };
-    const firstEvents = (r: ResponseRecord) => (this.kind.logsEvents(r) ? acceptedEvents(r) : []);
+    // Only a stream needs the log at once; a background call's log starts when a stream or the worker needs it.
+    const firstEvents = (r: ResponseRecord) => (req.stream ? this.kind.acceptedEvents(r) : []);
     // Keeps nothing: no MongoDB on the way (an Idempotency-Key needs its durable claim, so it takes the kept way).
     if (isEphemeral({ ...req, conversationId: place.conversationId }) && !ctx.idempotencyKey) {
       const record = stamped<ResponseRecord>(fresh);
@@ -150,7 +151,10 @@ export class ResponsesService {
       const message = 'This response cannot be streamed because it was not created with background=true.';
       throw AppError.badRequest(message, 'stream');
     }
-    return { frames: this.frames(record, afterSeq, clientGone, false, await this.streams.openSlot(caller)) };
+    const slot = await this.streams.openSlot(caller);
+    // The first stream of a queued call starts its log (a no-op if the worker already did).
+    if (record.status === 'queued') await this.streams.startLog(record.responseId, this.kind.acceptedEvents(record));
+    return { frames: this.frames(record, afterSeq, clientGone, false, slot) };
   }
 
   async retrieve(caller: Caller, responseId: string): Promise<JsonObject> {

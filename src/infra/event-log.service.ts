@@ -10,6 +10,8 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** APPEND below: KEYS[1] the log; ARGV active TTL, retention, channel, then (data, end) pairs. */
     appendEvents(key: string, ...args: string[]): Result<number, Context>;
+    /** START below: APPEND into a log that does not exist yet (-2 when it does). */
+    startEvents(key: string, ...args: string[]): Result<number, Context>;
   }
 }
 
@@ -46,6 +48,9 @@ redis.call('PUBLISH', ARGV[3], n - 1)
 return n - 1
 `;
 
+/** The first events of a log, written only if nobody started it yet (the api for a stream, or the worker). */
+const START = `if redis.call('EXISTS', KEYS[1]) == 1 then return -2 end\n${APPEND}`;
+
 /**
  * The append-only event log of a streamed or background call, shared by all replicas: a Redis
  * Stream per call. Workers (and the api, for the first events) append; any api replica reads.
@@ -62,6 +67,7 @@ export class EventLog {
   ) {
     this.redis = connections.commands();
     this.redis.defineCommand('appendEvents', { numberOfKeys: 1, lua: APPEND });
+    this.redis.defineCommand('startEvents', { numberOfKeys: 1, lua: START });
   }
 
   key(id: string): string {
@@ -75,6 +81,18 @@ export class EventLog {
 
   /** Appends in order; returns the last sequence number written, or -1 if the log was closed. */
   async append(id: string, events: LogEvent[]): Promise<number> {
+    return this.write('appendEvents', id, events);
+  }
+
+  /**
+   * A call's first events, unless its log exists already: a background call's log starts when a stream or the worker
+   * needs it (whichever comes first), not when it is accepted.
+   */
+  async start(id: string, events: LogEvent[]): Promise<number> {
+    return this.write('startEvents', id, events);
+  }
+
+  private async write(script: 'appendEvents' | 'startEvents', id: string, events: LogEvent[]): Promise<number> {
     if (events.length === 0) return -1;
     const args: string[] = [
       String(ACTIVE_TTL_S),
@@ -82,7 +100,7 @@ export class EventLog {
       this.bus.channel(this.channel(id)),
     ];
     for (const e of events) args.push(e.data, e.end ? '1' : '0');
-    return this.redis.appendEvents(this.key(id), ...args);
+    return this.redis[script](this.key(id), ...args);
   }
 
   /** Closes the log without a final event (a cancelled call): open streams end quietly. */
