@@ -48,10 +48,14 @@ export class CountingProxy {
     upstream.setNoDelay(true);
     // Wire time: from a request's bytes to the first bytes of the reply (the drivers send one request at a time
     // per connection; RESP pipelines count once per batch).
+    // The drivers' monitoring (an awaitable hello the server holds for seconds) is not timed.
     let sentAt = 0;
-    const parse = this.protocol === 'mongo' ? mongoParser((n) => this.count(n)) : respParser((n) => this.count(n));
+    const onMessage = (n: string) => {
+      this.count(n);
+      if (sentAt === 0 && !/^(hello|ismaster)/i.test(n)) sentAt = performance.now();
+    };
+    const parse = this.protocol === 'mongo' ? mongoParser(onMessage) : respParser(onMessage);
     client.on('data', (chunk: Buffer) => {
-      if (sentAt === 0) sentAt = performance.now();
       parse(chunk);
       upstream.write(chunk);
     });
