@@ -25,6 +25,8 @@ export interface Ctx {
   mockUrl: string;
   peerUrl: string | null;
   peerError: string | null;
+  /** The peer gateway's process, for its CPU time per proxied call. */
+  peerPid: number | null;
   redis: Redis;
   mongo: MongoClient;
 }

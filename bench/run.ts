@@ -53,7 +53,10 @@ async function main(): Promise<void> {
     ctx = await startServices(work, servicesDir, peerInstallError);
 
     const c = ctx;
+    // BENCH_PHASES=sync,cost runs only the phases named (for a second look at some figures; the rest is not reported).
+    const only = process.env.BENCH_PHASES ? new Set(process.env.BENCH_PHASES.split(',')) : null;
     const phase = async <K extends keyof Results>(key: K, fn: () => Promise<Results[K]>) => {
+      if (only && !only.has(key)) return;
       current = key;
       try {
         results[key] = await fn();

@@ -114,16 +114,17 @@ export async function startServices(work: string, servicesDir: string, peerInsta
   await waitHttp(`${mockUrl}/__mock/requests`, 15_000, (s) => s === 200);
 
   let peerUrl: string | null = null;
+  let peerPid: number | null = null;
   let peerError = peerInstallError;
   if (!peerError) {
     const port = await freePort();
-    L.launch(
+    peerPid = L.launch(
       'portkey',
       process.execPath,
       [join(PEER, 'start-portkey.mjs'), `--port=${port}`, '--headless'],
       { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir() },
       join(work, 'logs', 'portkey.log'),
-    );
+    ).pid;
     try {
       await waitHttp(`http://127.0.0.1:${port}/`, 30_000);
       peerUrl = `http://127.0.0.1:${port}`;
@@ -140,6 +141,7 @@ export async function startServices(work: string, servicesDir: string, peerInsta
     mockUrl,
     peerUrl,
     peerError,
+    peerPid,
     redis: new Redis(prov.redisUrl, { maxRetriesPerRequest: null }).on('error', () => undefined),
     mongo: await new MongoClient(prov.mongoUri, { serverSelectionTimeoutMS: 10_000 }).connect(),
   };

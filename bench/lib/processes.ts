@@ -2,7 +2,7 @@
  * The bench's child processes: every one it starts (or adopts) is stopped at the end, on error, and killed on any
  * exit path; resident set size of a process.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { stopProcess as stopChild } from '../../test/support/stack';
 import { sleep } from '../../test/support/wait';
@@ -106,4 +106,19 @@ export async function rssSample(pid: number, n = 5, everyMs = 200): Promise<numb
     if (i < n - 1) await sleep(everyMs);
   }
   return pct(v, 50);
+}
+
+/** Clock ticks per second of /proc's CPU times (getconf CLK_TCK; 100 on Linux). */
+const CLK_TCK = (() => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const n = Number(r.stdout?.trim());
+  return Number.isFinite(n) && n > 0 ? n : 100;
+})();
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name (which may hold spaces) start with the state; utime and stime follow.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }

@@ -14,6 +14,8 @@ export class CountingProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   counts: Counts = {};
+  /** Time requests waited for the server's first reply bytes, summed over connections (ms). */
+  wireMs = 0;
   port = 0;
 
   constructor(
@@ -44,12 +46,26 @@ export class CountingProxy {
     this.sockets.add(client).add(upstream);
     client.setNoDelay(true);
     upstream.setNoDelay(true);
-    const parse = this.protocol === 'mongo' ? mongoParser((n) => this.count(n)) : respParser((n) => this.count(n));
+    // Wire time: from a request's bytes to the first bytes of the reply (the drivers send one request at a time
+    // per connection; RESP pipelines count once per batch).
+    // The drivers' monitoring (an awaitable hello the server holds for seconds) is not timed.
+    let sentAt = 0;
+    const onMessage = (n: string) => {
+      this.count(n);
+      if (sentAt === 0 && !/^(hello|ismaster)/i.test(n)) sentAt = performance.now();
+    };
+    const parse = this.protocol === 'mongo' ? mongoParser(onMessage) : respParser(onMessage);
     client.on('data', (chunk: Buffer) => {
       parse(chunk);
       upstream.write(chunk);
     });
-    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    upstream.on('data', (chunk: Buffer) => {
+      if (sentAt !== 0) {
+        this.wireMs += performance.now() - sentAt;
+        sentAt = 0;
+      }
+      client.write(chunk);
+    });
     const close = () => {
       client.destroy();
       upstream.destroy();

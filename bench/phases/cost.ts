@@ -3,7 +3,8 @@
  * counting proxies, Redis INFO commandstats, against the floor's (cost-floor.ts).
  */
 import { AUTH, C, log } from '../config';
-import { chatOnce, type Ctx, mockConfig, postBackground, ZERO_MOCK } from '../context';
+import { Pool } from 'undici';
+import { chatOnce, type Ctx, mockConfig, peerHeaders, postBackground, ZERO_MOCK } from '../context';
 import * as L from '../lib';
 import { startBenchStack } from '../stack';
 import { measureFloorCost } from './cost-floor';
@@ -43,6 +44,8 @@ export async function phaseCost(ctx: Ctx) {
     await allCompleted(C.cost.warmup);
     await L.sleep(500);
     const before = snap();
+    const wire0 = { api: proxies.mongoApi.wireMs, worker: proxies.mongoWorker.wireMs };
+    const cpu0 = { api: L.cpuMs(st.api.pid), worker: L.cpuMs(st.workers[0].pid) };
     await ctx.redis.config('RESETSTAT');
     const posted = await L.runLoad({
       concurrency: C.cost.concurrency,
@@ -54,6 +57,14 @@ export async function phaseCost(ctx: Ctx) {
     const stats = await commandStats(ctx.redis);
     const after = snap();
     const n = C.cost.jobs;
+    const cpuBg = {
+      apiMs: L.round((L.cpuMs(st.api.pid) - cpu0.api) / n, 3),
+      workerMs: L.round((L.cpuMs(st.workers[0].pid) - cpu0.worker) / n, 3),
+    };
+    const wireBg = {
+      apiMs: L.round((proxies.mongoApi.wireMs - wire0.api) / n, 2),
+      workerMs: L.round((proxies.mongoWorker.wireMs - wire0.worker) / n, 2),
+    };
     const d = {
       mongoApi: L.diffCounts(after.mongoApi, before.mongoApi),
       mongoWorker: L.diffCounts(after.mongoWorker, before.mongoWorker),
@@ -63,6 +74,8 @@ export async function phaseCost(ctx: Ctx) {
     const serverCmds = L.sumCounts(stats, (k) => k === 'info' || k.startsWith('config'));
     background = {
       jobs: n,
+      cpuPerJob: { ...cpuBg, totalMs: L.round(cpuBg.apiMs + cpuBg.workerMs, 3) },
+      mongoWireMsPerJob: wireBg,
       mongo: {
         apiPerJob: L.round(L.sumCounts(d.mongoApi, MONITORING) / n, 2),
         workerPerJob: L.round(L.sumCounts(d.mongoWorker, MONITORING) / n, 2),
@@ -88,6 +101,9 @@ export async function phaseCost(ctx: Ctx) {
 
     // A synchronous chat completion (store: false), for comparison.
     const s0 = snap();
+    const sw0 = proxies.mongoApi.wireMs;
+    const sc0 = { api: L.cpuMs(st.api.pid), worker: L.cpuMs(st.workers[0].pid) };
+    await ctx.redis.config('RESETSTAT');
     const chat = await L.runLoad({
       concurrency: 4,
       count: C.cost.syncCalls,
@@ -97,10 +113,20 @@ export async function phaseCost(ctx: Ctx) {
     await L.sleep(300);
     const s1 = snap();
     const m = C.cost.syncCalls;
+    const syncStats = await commandStats(ctx.redis);
+    const cpuSync = {
+      apiMs: L.round((L.cpuMs(st.api.pid) - sc0.api) / m, 3),
+      workerMs: L.round((L.cpuMs(st.workers[0].pid) - sc0.worker) / m, 3),
+    };
     const ca = L.diffCounts(s1.mongoApi, s0.mongoApi);
     const cw = L.diffCounts(s1.mongoWorker, s0.mongoWorker);
     sync = {
       calls: m,
+      cpuPerCall: { ...cpuSync, totalMs: L.round(cpuSync.apiMs + cpuSync.workerMs, 3) },
+      // On the call's way: the api's MongoDB commands (the worker's tombstone comes after the answer).
+      mongoApiPerCall: L.round(L.sumCounts(ca, MONITORING) / m, 2),
+      mongoApiWireMsPerCall: L.round((proxies.mongoApi.wireMs - sw0) / m, 2),
+      redisServerCommandsPerCall: L.round(L.sumCounts(syncStats, (k) => k === 'info' || k.startsWith('config')) / m, 2),
       mongoPerCall: L.round((L.sumCounts(ca, MONITORING) + L.sumCounts(cw, MONITORING)) / m, 2),
       mongoApiByCommand: perJob(ca, m),
       mongoWorkerByCommand: perJob(cw, m),
@@ -115,6 +141,22 @@ export async function phaseCost(ctx: Ctx) {
     await st.stop();
   }
 
+  // The peer's CPU per proxied call, over the same number of calls (the same request, the same concurrency).
+  let peerCpu: { calls: number; msPerCall: number } | null = null;
+  if (ctx.peerUrl && ctx.peerPid) {
+    const pool = new Pool(ctx.peerUrl, { connections: 16 });
+    try {
+      const t = { name: 'peer' as const, pool, headers: peerHeaders(ctx) };
+      await L.runLoad({ concurrency: 4, count: C.cost.warmup, op: () => chatOnce(t) });
+      const p0 = L.cpuMs(ctx.peerPid);
+      const res = await L.runLoad({ concurrency: 4, count: C.cost.cpuCalls, op: () => chatOnce(t) });
+      if (res.errors) throw new Error(`peer errors: ${res.firstError}`);
+      peerCpu = { calls: C.cost.cpuCalls, msPerCall: L.round((L.cpuMs(ctx.peerPid) - p0) / C.cost.cpuCalls, 3) };
+    } finally {
+      await pool.close().catch(() => undefined);
+    }
+  }
+
   let floor: Record<string, unknown>;
   try {
     floor = await measureFloorCost(ctx, px, st.db);
@@ -125,8 +167,11 @@ export async function phaseCost(ctx: Ctx) {
     `   background job: MongoDB ${(background.mongo as { totalPerJob: number }).totalPerJob}/job, ` +
       `Redis ${(background.redis as { totalRequestsPerJob: number }).totalRequestsPerJob} requests/job`,
   );
-  return { background, sync, floor } as {
+  return { background, sync, floor, peerCpu } as {
+    peerCpu: { calls: number; msPerCall: number } | null;
     background: {
+      cpuPerJob: { apiMs: number; workerMs: number; totalMs: number };
+      mongoWireMsPerJob: { apiMs: number; workerMs: number };
       mongo: {
         apiPerJob: number;
         workerPerJob: number;
@@ -141,7 +186,14 @@ export async function phaseCost(ctx: Ctx) {
         serverCommandsPerJob: number;
       };
     };
-    sync: { mongoPerCall: number; redisRequestsPerCall: number };
+    sync: {
+      mongoPerCall: number;
+      redisRequestsPerCall: number;
+      cpuPerCall: { apiMs: number; workerMs: number; totalMs: number };
+      mongoApiPerCall: number;
+      mongoApiWireMsPerCall: number;
+      redisServerCommandsPerCall: number;
+    };
     floor: { mongoPerJob: number; redisRequestsPerJob: number; serverCommandsPerJob: number };
   };
 }

@@ -37,6 +37,7 @@ function setup(enqueue: () => Promise<void>, earlier: string[] = []) {
     logsEvents: () => false,
     terminalEvent: (r) => chat.terminalEvent(r),
     webhookSubject: chat.webhookSubject,
+    acceptedEvents: () => [],
   };
   const admission = new CallAdmission(
     fake<JobProducer>({ enqueue }),

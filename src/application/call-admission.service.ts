@@ -19,6 +19,10 @@ import { type CallKind, kindLabel } from './call-kinds';
 const CLAIM_WAIT_MS = 10_000;
 const CLAIM_POLL_MS = 50;
 
+/** A record as JSON for a job's data (dates as ISO strings). */
+const toJson = (record: CallRecord): Record<string, unknown> =>
+  JSON.parse(JSON.stringify(record)) as Record<string, unknown>;
+
 /** An accepted call, or the call an earlier request with the same Idempotency-Key made. */
 export interface Admitted<R extends CallRecord> {
   record: R;
@@ -66,17 +70,18 @@ export class CallAdmission {
       }
     }
     const key: CallKey = { userId: caller.userId, responseId: id };
-    let inFlight = 1;
-    try {
-      ({ inFlight } = await this.limiter.admit(caller, id));
-    } catch (err) {
+    // The limits and the record's write are independent: sent together, and the record goes if the limits refuse.
+    const [admitted, written] = await Promise.allSettled([this.limiter.admit(caller, id), write()]);
+    if (admitted.status === 'rejected') {
+      if (written.status === 'fulfilled') await kind.repo.remove(key).catch(() => undefined);
       if (idemKey) await this.idempotency.release(caller.userId, idemKey, id);
-      throw err;
+      throw admitted.reason;
     }
     try {
-      const record = await write();
+      if (written.status === 'rejected') throw written.reason;
+      const record = written.value;
       // Fair share between keys: a call waits behind the calls of keys with fewer in flight than its own.
-      await this.enqueue(kind, record, firstEvents(record), inFlight);
+      await this.enqueue(kind, record, firstEvents(record), admitted.value.inFlight);
       return { record, replayed: false };
     } catch (err) {
       await this.limiter.release(caller.keyId, id);
@@ -84,6 +89,31 @@ export class CallAdmission {
       if (idemKey && !(await kind.repo.find(key).catch(() => null))) {
         await this.idempotency.release(caller.userId, idemKey, id).catch(() => undefined);
       }
+      throw err;
+    }
+  }
+
+  /**
+   * A call that keeps nothing (domain/ephemeral): no MongoDB on the way in. The caller's limits, then its first events
+   * if it streams, then its job, which carries the record itself. Anything failing frees the limit's slot.
+   */
+  async acceptHeld<R extends CallRecord>(
+    kind: CallKind<R>,
+    caller: Caller,
+    record: R,
+    firstEvents: LogEvent[],
+  ): Promise<void> {
+    const id = record.responseId;
+    const { inFlight } = await this.limiter.admit(caller, id);
+    try {
+      if (firstEvents.length > 0) await this.events.append(id, firstEvents);
+      const payload = { userId: record.userId, responseId: id, requestId: record.omgUrId, keyId: record.keyId };
+      await this.producer.enqueue(kind.job, id, { ...payload, call: toJson(record) }, record.route, inFlight);
+    } catch (err) {
+      this.log.error({ err, id, requestId: record.omgUrId }, 'enqueue failed');
+      await this.limiter.release(caller.keyId, id).catch(() => undefined);
+      if (firstEvents.length > 0) await this.events.delete(id).catch(() => undefined);
+      if (isOutage(err)) throw AppError.unavailable();
       throw err;
     }
   }

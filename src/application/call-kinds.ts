@@ -3,7 +3,7 @@ import type { CallRecord, ChatCompletionRecord, ResponseRecord } from '../domain
 import { chatTerminalEvent } from '../domain/chat-events';
 import { AppError } from '../domain/errors';
 import type { LogEvent } from '../domain/events';
-import { terminalEvent } from '../domain/response-events';
+import { acceptedEvents, terminalEvent } from '../domain/response-events';
 import type { WebhookSubject } from '../domain/webhooks';
 import { JobName } from '../infra/jobs';
 import type { CallRecordStore } from '../persistence/call-records.repository';
@@ -25,6 +25,8 @@ export interface CallKind<R extends CallRecord = CallRecord> {
   logsEvents(record: R): boolean;
   /** The closing event for a record in a terminal state (not cancelled). */
   terminalEvent(record: R): LogEvent;
+  /** The events a log starts with (before the worker's), for a call that logs events. */
+  acceptedEvents(record: R): LogEvent[];
 }
 
 @Injectable()
@@ -45,6 +47,10 @@ export class ResponseCalls implements CallKind<ResponseRecord> {
 
   terminalEvent(record: ResponseRecord): LogEvent {
     return terminalEvent(record);
+  }
+
+  acceptedEvents(record: ResponseRecord): LogEvent[] {
+    return this.logsEvents(record) ? acceptedEvents(record) : [];
   }
 }
 
@@ -67,6 +73,24 @@ export class ChatCalls implements CallKind<ChatCompletionRecord> {
   terminalEvent(record: ChatCompletionRecord): LogEvent {
     return chatTerminalEvent(record);
   }
+
+  acceptedEvents(): LogEvent[] {
+    return [];
+  }
+}
+
+/** The same kind of call over other records (a call that keeps nothing is held by its job, not by MongoDB). */
+export function withRepo<R extends CallRecord>(kind: CallKind<R>, repo: CallRecordStore<R>): CallKind<R> {
+  return {
+    job: kind.job,
+    noun: kind.noun,
+    repo,
+    notFound: (id) => kind.notFound(id),
+    logsEvents: (r) => kind.logsEvents(r),
+    terminalEvent: (r) => kind.terminalEvent(r),
+    acceptedEvents: (r) => kind.acceptedEvents(r),
+    webhookSubject: kind.webhookSubject,
+  };
 }
 
 /** A kind's label in metrics: `response`, `chat_completion`. */

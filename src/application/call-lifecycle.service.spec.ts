@@ -1,6 +1,7 @@
 import { chatRecord, fake, MemoryStore, silentLogger, testConfig } from '../../test/support/fakes';
 import type { CallKey, CallRecord, ChatCompletionRecord } from '../domain/call';
 import { AppError } from '../domain/errors';
+import type { EphemeralCalls } from '../infra/ephemeral-calls.service';
 import type { EventLog } from '../infra/event-log.service';
 import type { JobProducer } from '../infra/job-producer.service';
 import type { RateLimiter } from '../infra/rate-limiter.service';
@@ -34,6 +35,7 @@ function setup(outcome: WaitResult<CallRecord>['kind']) {
     notFound: (id) => chat.notFound(id),
     logsEvents: () => false,
     terminalEvent: (r) => chat.terminalEvent(r),
+    acceptedEvents: () => [],
   };
   const enqueued: DeliverWebhookPayload[] = [];
   const deliveries: NewDelivery[] = [];
@@ -71,6 +73,7 @@ function setup(outcome: WaitResult<CallRecord>['kind']) {
     fake<RateLimiter>({ release: async () => undefined }),
     webhooks,
     new Metrics(testConfig()),
+    fake<EphemeralCalls>({}),
     testConfig({ SYNC_TIMEOUT_MS: '2000' }),
     silentLogger,
   );

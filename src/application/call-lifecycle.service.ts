@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
-import { ACTIVE_STATUSES, type CallChanges, type CallKey, type CallRecord } from '../domain/call';
+import { ACTIVE_STATUSES, type CallChanges, type CallKey, type CallRecord, keyOf } from '../domain/call';
 import { AppError } from '../domain/errors';
 import { EventLog } from '../infra/event-log.service';
 import { JobProducer } from '../infra/job-producer.service';
@@ -11,7 +11,9 @@ import { RateLimiter } from '../infra/rate-limiter.service';
 import { RedisBus } from '../infra/redis-bus.service';
 import { APP_CONFIG, LOGGER } from '../config/tokens';
 import { type CallKind, kindLabel } from './call-kinds';
-import { TerminalWaiter } from './terminal-waiter.service';
+import { EphemeralCalls } from '../infra/ephemeral-calls.service';
+import { withResult } from '../domain/ephemeral';
+import { type ArmedWait, TerminalWaiter, type WaitResult } from './terminal-waiter.service';
 import { WebhookDispatcher } from './webhook-dispatcher.service';
 
 /**
@@ -30,6 +32,7 @@ export class CallLifecycle {
     private readonly limiter: RateLimiter,
     private readonly webhooks: WebhookDispatcher,
     private readonly metrics: Metrics,
+    private readonly held: EphemeralCalls,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -51,13 +54,87 @@ export class CallLifecycle {
     const done = async (record: R | null) => {
       if (record && !record.store) await this.forget(store, key);
     };
+    return this.answer(store, key, result, () => this.stopOrRead(store, key), done);
+  }
+
+  /** Listens for a call's terminal notice before it is enqueued (a call without a record is waited on this way). */
+  expect(id: string): ArmedWait {
+    return this.waiter.arm(id);
+  }
+
+  /**
+   * Waits for a synchronous call that has no MongoDB record (domain/ephemeral): its result comes over Redis. Cancel
+   * and the timeout work as for a kept call, with the cancel flag in Redis.
+   */
+  async awaitHeld<R extends CallRecord>(
+    store: CallKind<R>,
+    record: R,
+    armed: ArmedWait,
+    clientGone: AbortSignal,
+  ): Promise<R | null> {
+    const read = () => this.heldResult(record);
+    const result = await this.waiter.waitHeld(armed, read, this.config.syncTimeoutMs, clientGone);
+    const done = async (r: R | null) => {
+      if (r) await this.forgetHeld(record);
+    };
+    return this.answer(store, keyOf(record), result, async () => (await this.stopHeld(store, record)) ?? null, done);
+  }
+
+  /** The finished record of a call without a MongoDB record, or null while it runs. */
+  async heldResult<R extends CallRecord>(record: R): Promise<R | null> {
+    const result = await this.held.result(record.responseId);
+    return result ? withResult(record, result) : null;
+  }
+
+  /** Whether a call without a record is over: its result is there, or no job will run it any more. */
+  async heldOver(record: CallRecord): Promise<boolean> {
+    if (await this.held.result(record.responseId)) return true;
+    return !(await this.producer.hasLiveJob(record.responseId, record.route));
+  }
+
+  /**
+   * Cancel of a call without a record: the flag in Redis (what a worker re-reads), the bus, the job removed if no
+   * worker holds it (then its cancelled tombstone is written here; otherwise the worker writes it).
+   */
+  async stopHeld<R extends CallRecord>(store: CallKind<R>, record: R): Promise<R | undefined> {
+    const id = record.responseId;
+    const cancelled: R = { ...record, status: 'cancelled', cancelledAt: new Date(), updatedAt: new Date() };
+    const results = await Promise.allSettled([
+      this.held.cancel(id),
+      this.bus.publish(BusChannel.Cancel, id),
+      this.producer.removeIfWaiting(id, record.route).then(async (removed) => {
+        if (removed) await store.repo.putTombstone(cancelled);
+      }),
+      store.logsEvents(record) ? this.events.close(id) : Promise.resolve(),
+      this.limiter.release(record.keyId, id),
+    ]);
+    for (const r of results) {
+      if (r.status === 'rejected')
+        this.log.warn({ id, err: String(r.reason) }, 'cancel of a call without a record: a step failed');
+    }
+    return undefined;
+  }
+
+  /** What a call without a record leaves in Redis once answered: its result and event log go (best-effort). */
+  async forgetHeld(record: CallRecord): Promise<void> {
+    const id = record.responseId;
+    await Promise.allSettled([this.held.dropResult(id), this.events.delete(id)]);
+  }
+
+  private async answer<R extends CallRecord>(
+    store: CallKind<R>,
+    key: CallKey,
+    result: WaitResult<R>,
+    stop: () => Promise<R | null>,
+    done: (record: R | null) => Promise<void>,
+  ): Promise<R | null> {
     switch (result.kind) {
       case 'aborted':
-        await done(await this.stopOrRead(store, key));
+        await done(await stop());
         this.log.info({ id: key.responseId }, `client went away; synchronous ${store.noun} cancelled`);
         return null;
       case 'timeout':
-        await done(await this.stopOrRead(store, key));
+        await done(await stop());
         throw new AppError(
           'timeout',
           `The ${store.noun} did not finish within ${Math.round(this.config.syncTimeoutMs / 1000)} seconds and was cancelled. Use background mode for long calls.`,

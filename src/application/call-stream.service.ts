@@ -22,9 +22,15 @@ export interface StreamFormat<R extends CallRecord> {
   replay(record: R): LogEvent[];
 }
 
-export interface StreamOptions {
+export interface StreamOptions<R extends CallRecord = CallRecord> {
   /** A synchronous stream whose client leaves is cancelled; a background one runs on. */
   cancelOnDisconnect: boolean;
+  /** A call without a MongoDB record (domain/ephemeral): how to read it once finished, tell it ended, and stop it. */
+  held?: {
+    current(): Promise<R | null>;
+    isOver(): Promise<boolean>;
+    stop(): Promise<unknown>;
+  };
 }
 
 /**
@@ -46,17 +52,23 @@ export class CallStreamService {
     return this.slots.open(caller);
   }
 
+  /** A call's first events, unless its log exists already. */
+  async startLog(id: string, events: LogEvent[]): Promise<void> {
+    await this.log.start(id, events);
+  }
+
   async *frames<R extends CallRecord>(
     kind: CallKind<R>,
     format: StreamFormat<R>,
     record: R,
     afterSeq: number,
     clientGone: AbortSignal,
-    opts: StreamOptions,
+    opts: StreamOptions<R>,
   ): AsyncGenerator<string> {
     const key = keyOf(record);
+    const held = opts.held;
     let now: Promise<R | null> | null = null;
-    const call: CallView<R> = { record, current: () => (now ??= kind.repo.find(key)) };
+    const call: CallView<R> = { record, current: () => (now ??= held ? held.current() : kind.repo.find(key)) };
     const send = async (data: string, seq: number) => (data === '' ? '' : format.frame(data, seq, call));
     if (TERMINAL_STATUSES.includes(record.status)) {
       const last = await this.log.last(record.responseId);
@@ -69,6 +81,7 @@ export class CallStreamService {
       if (last.end && last.seq <= afterSeq) return; // the client already has everything
     }
     const isOver = async () => {
+      if (held) return held.isOver();
       const found = await kind.repo.find(key);
       return !found || TERMINAL_STATUSES.includes(found.status);
     };
@@ -78,7 +91,8 @@ export class CallStreamService {
         yield await send(e.data, e.seq);
     } finally {
       // Only synchronous streams are cancelled on disconnect: no webhook event for them.
-      if (state.end === 'aborted' && opts.cancelOnDisconnect) await this.calls.stop(kind, key, false);
+      if (state.end === 'aborted' && opts.cancelOnDisconnect)
+        await (held ? held.stop() : this.calls.stop(kind, key, false));
     }
     if (state.end === 'unfinished') {
       // The call ended but its log has no end entry (a writer died between the two writes).

@@ -11,6 +11,7 @@ import {
 } from '../domain/call';
 import type { Caller } from '../domain/caller';
 import { toChatCompletion, toStoredMessages } from '../domain/chat-view';
+import { isEphemeral, stamped } from '../domain/ephemeral';
 import { AppError } from '../domain/errors';
 import { newChatCompletionId } from '../domain/ids';
 import type { JsonObject } from '../domain/json';
@@ -57,10 +58,12 @@ export class ChatCompletionsService {
     const responseId = newChatCompletionId();
     // A stream's slot first: over MAX_STREAMS_PER_KEY, nothing is created.
     const slot = req.stream ? await this.streams.openSlot(caller) : null;
-    const write = () =>
-      this.kind.repo.insert(
-        newCallRecord({ ...callerFields(caller, ctx), responseId, request: body.raw, ...req, route }),
-      );
+    const fields = { ...callerFields(caller, ctx), responseId, request: body.raw, ...req, route };
+    // Keeps nothing: no MongoDB on the way (an Idempotency-Key needs its durable claim, so it takes the kept way).
+    if (isEphemeral(req) && !ctx.idempotencyKey) {
+      return this.held(caller, stamped<ChatCompletionRecord>(newCallRecord(fields)), clientGone, slot);
+    }
+    const write = () => this.kind.repo.insert(newCallRecord(fields));
     // A retry with the same Idempotency-Key gets the call the first request made, answered the same way.
     const { record } = await this.admission
       .accept(this.kind, caller, responseId, ctx, write, () => [])
@@ -72,6 +75,40 @@ export class ChatCompletionsService {
     if (req.background) return { body: toChatCompletion(record) };
     const done = await this.calls.awaitResult(this.kind, keyOf(record), clientGone);
     return done ? { body: toChatCompletion(done) } : null;
+  }
+
+  /** A call that keeps nothing: the record travels in its job and the result comes back over Redis. */
+  private async held(
+    caller: Caller,
+    record: ChatCompletionRecord,
+    clientGone: AbortSignal,
+    slot: (() => Promise<void>) | null,
+  ): Promise<CallAnswer> {
+    const armed = slot ? null : this.calls.expect(record.responseId);
+    try {
+      await this.admission.acceptHeld(this.kind, caller, record, []);
+    } catch (err) {
+      armed?.stop();
+      await slot?.();
+      throw err;
+    }
+    if (slot) return { frames: this.heldFrames(record, clientGone, slot) };
+    const done = await this.calls.awaitHeld(this.kind, record, armed!, clientGone);
+    return done ? { body: toChatCompletion(done) } : null;
+  }
+
+  private async *heldFrames(record: ChatCompletionRecord, clientGone: AbortSignal, slot: () => Promise<void>) {
+    const held = {
+      current: () => this.calls.heldResult(record),
+      isOver: () => this.calls.heldOver(record),
+      stop: () => this.calls.stopHeld(this.kind, record),
+    };
+    try {
+      yield* this.streams.frames(this.kind, CHAT_STREAM, record, -1, clientGone, { cancelOnDisconnect: true, held });
+    } finally {
+      await slot();
+      await this.calls.forgetHeld(record);
+    }
   }
 
   async retrieve(caller: Caller, id: string): Promise<JsonObject> {

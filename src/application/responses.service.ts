@@ -3,6 +3,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/tokens';
 import { ACTIVE_STATUSES, callerFields, isReadable, keyOf, newCallRecord, type ResponseRecord } from '../domain/call';
 import type { Caller } from '../domain/caller';
+import { isEphemeral, stamped } from '../domain/ephemeral';
 import { AppError } from '../domain/errors';
 import { newResponseId } from '../domain/ids';
 import { toInputItems } from '../domain/input-items';
@@ -75,17 +76,23 @@ export class ResponsesService {
     const responseId = newResponseId();
     // A stream's slot first: over MAX_STREAMS_PER_KEY, nothing is created.
     const slot = req.stream ? await this.streams.openSlot(caller) : null;
-    const write = () =>
-      this.kind.repo.insert({
-        ...newCallRecord({ ...callerFields(caller, ctx), responseId, request: body.raw, ...req, route }),
-        inputItems: toInputItems(req.input),
-        output: [],
-        usage: null,
-        incompleteDetails: null,
-        ...place,
-        conversationAppendedAt: null,
-      });
-    const firstEvents = (r: ResponseRecord) => (this.kind.logsEvents(r) ? acceptedEvents(r) : []);
+    const fresh = {
+      ...newCallRecord({ ...callerFields(caller, ctx), responseId, request: body.raw, ...req, route }),
+      inputItems: toInputItems(req.input),
+      output: [],
+      usage: null,
+      incompleteDetails: null,
+      ...place,
+      conversationAppendedAt: null,
+    };
+    // Only a stream needs the log at once; a background call's log starts when a stream or the worker needs it.
+    const firstEvents = (r: ResponseRecord) => (req.stream ? this.kind.acceptedEvents(r) : []);
+    // Keeps nothing: no MongoDB on the way (an Idempotency-Key needs its durable claim, so it takes the kept way).
+    if (isEphemeral({ ...req, conversationId: place.conversationId }) && !ctx.idempotencyKey) {
+      const record = stamped<ResponseRecord>(fresh);
+      return this.held(caller, record, firstEvents(record), clientGone, slot);
+    }
+    const write = () => this.kind.repo.insert(fresh);
     // A retry with the same Idempotency-Key gets the call the first request made, answered the same way.
     const { record } = await this.admission
       .accept(this.kind, caller, responseId, ctx, write, firstEvents)
@@ -99,6 +106,44 @@ export class ResponsesService {
     return done ? { body: toResponseObject(done) } : null;
   }
 
+  /** A call that keeps nothing: the record travels in its job and the result comes back over Redis. */
+  private async held(
+    caller: Caller,
+    record: ResponseRecord,
+    firstEvents: ReturnType<typeof acceptedEvents>,
+    clientGone: AbortSignal,
+    slot: (() => Promise<void>) | null,
+  ): Promise<CallAnswer> {
+    const armed = slot ? null : this.calls.expect(record.responseId);
+    try {
+      await this.admission.acceptHeld(this.kind, caller, record, firstEvents);
+    } catch (err) {
+      armed?.stop();
+      await slot?.();
+      throw err;
+    }
+    if (slot) return { frames: this.heldFrames(record, clientGone, slot) };
+    const done = await this.calls.awaitHeld(this.kind, record, armed!, clientGone);
+    return done ? { body: toResponseObject(done) } : null;
+  }
+
+  private async *heldFrames(record: ResponseRecord, clientGone: AbortSignal, slot: () => Promise<void>) {
+    const held = {
+      current: () => this.calls.heldResult(record),
+      isOver: () => this.calls.heldOver(record),
+      stop: () => this.calls.stopHeld(this.kind, record),
+    };
+    try {
+      yield* this.streams.frames(this.kind, RESPONSE_STREAM, record, -1, clientGone, {
+        cancelOnDisconnect: true,
+        held,
+      });
+    } finally {
+      await slot();
+      await this.calls.forgetHeld(record);
+    }
+  }
+
   /** A stored background response's events after `afterSeq`, then live until it ends. */
   async stream(caller: Caller, responseId: string, afterSeq: number, clientGone: AbortSignal): Promise<CallAnswer> {
     const record = await this.visible(caller, responseId);
@@ -106,7 +151,10 @@ export class ResponsesService {
       const message = 'This response cannot be streamed because it was not created with background=true.';
       throw AppError.badRequest(message, 'stream');
     }
-    return { frames: this.frames(record, afterSeq, clientGone, false, await this.streams.openSlot(caller)) };
+    const slot = await this.streams.openSlot(caller);
+    // The first stream of a queued call starts its log (a no-op if the worker already did).
+    if (record.status === 'queued') await this.streams.startLog(record.responseId, this.kind.acceptedEvents(record));
+    return { frames: this.frames(record, afterSeq, clientGone, false, slot) };
   }
 
   async retrieve(caller: Caller, responseId: string): Promise<JsonObject> {

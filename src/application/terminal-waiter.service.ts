@@ -5,6 +5,12 @@ import { BusChannel } from '../infra/jobs';
 import { RedisBus } from '../infra/redis-bus.service';
 import type { CallRecordStore } from '../persistence/call-records.repository';
 
+/** A listener armed before its call is enqueued: `next` returns at the next notice (or one that came already). */
+export interface ArmedWait {
+  next(ms: number, signal: AbortSignal): Promise<void>;
+  stop(): void;
+}
+
 export type WaitResult<R> = { kind: 'done'; record: R } | { kind: 'gone' } | { kind: 'timeout' } | { kind: 'aborted' };
 
 /**
@@ -37,6 +43,47 @@ export class TerminalWaiter implements OnModuleInit {
       set.delete(wake);
       if (set.size === 0 && this.listeners.get(id) === set) this.listeners.delete(id);
     };
+  }
+
+  /** Listens for a call's notices from now on, so not even one published before the first wait is missed. */
+  arm(id: string): ArmedWait {
+    let notified = false;
+    let wake: (() => void) | null = null;
+    const stop = this.listen(id, () => {
+      notified = true;
+      wake?.();
+    });
+    const next = async (ms: number, signal: AbortSignal) => {
+      if (!notified) await sleepOrWake(new Promise<void>((resolve) => (wake = resolve)), ms, signal);
+      notified = false;
+      wake = null;
+    };
+    return { next, stop };
+  }
+
+  /**
+   * Waits for a call that has no MongoDB record: `read` gives its result from Redis (null until it ended). It is read
+   * when a notice comes, and otherwise only as the rare safety check.
+   */
+  async waitHeld<R>(
+    armed: ArmedWait,
+    read: () => Promise<R | null>,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<WaitResult<R>> {
+    const deadline = Date.now() + timeoutMs;
+    try {
+      for (;;) {
+        const left = deadline - Date.now();
+        if (left <= 0) return { kind: 'timeout' };
+        await armed.next(Math.min(SAFETY_MS, left), signal);
+        if (signal.aborted) return { kind: 'aborted' };
+        const record = await read();
+        if (record) return { kind: 'done', record };
+      }
+    } finally {
+      armed.stop();
+    }
   }
 
   async wait<R extends CallRecord>(

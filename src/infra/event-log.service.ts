@@ -11,6 +11,8 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** APPEND below: KEYS[1] the log; ARGV active TTL, retention, channel, then (data, end) pairs. */
     appendEvents(key: string, ...args: string[]): Result<number, Context>;
+    /** START below: APPEND into a log that does not exist yet (-2 when it does). */
+    startEvents(key: string, ...args: string[]): Result<number, Context>;
   }
 }
 
@@ -47,6 +49,9 @@ redis.call('PUBLISH', ARGV[3], n - 1)
 return n - 1
 `;
 
+/** The first events of a log, written only if nobody started it yet (the api for a stream, or the worker). */
+const START = `if redis.call('EXISTS', KEYS[1]) == 1 then return -2 end\n${APPEND}`;
+
 /**
  * The append-only event log of a streamed or background call, shared by all replicas: a Redis
  * Stream per call. Workers (and the api, for the first events) append; any api replica reads.
@@ -64,6 +69,7 @@ export class EventLog {
   ) {
     this.redis = connections.commands();
     this.redis.defineCommand('appendEvents', { numberOfKeys: 1, lua: APPEND });
+    this.redis.defineCommand('startEvents', { numberOfKeys: 1, lua: START });
   }
 
   key(id: string): string {
@@ -77,6 +83,18 @@ export class EventLog {
 
   /** Appends in order; returns the last sequence number written, or -1 if the log was closed. */
   async append(id: string, events: LogEvent[]): Promise<number> {
+    return this.write('appendEvents', id, events);
+  }
+
+  /**
+   * A call's first events, unless its log exists already: a background call's log starts when a stream or the worker
+   * needs it (whichever comes first), not when it is accepted.
+   */
+  async start(id: string, events: LogEvent[]): Promise<number> {
+    return this.write('startEvents', id, events);
+  }
+
+  private async write(script: 'appendEvents' | 'startEvents', id: string, events: LogEvent[]): Promise<number> {
     if (events.length === 0) return -1;
     const args: string[] = [
       String(ACTIVE_TTL_S),
@@ -89,7 +107,7 @@ export class EventLog {
       bytes += Buffer.byteLength(e.data);
     }
     this.metrics.eventLogBytes.inc(bytes);
-    return this.redis.appendEvents(this.key(id), ...args);
+    return this.redis[script](this.key(id), ...args);
   }
 
   /** Closes the log without a final event (a cancelled call): open streams end quietly. */

@@ -1,5 +1,6 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
+import { EphemeralCalls } from './ephemeral-calls.service';
 import { EventLog } from './event-log.service';
 import { JobProducer } from './job-producer.service';
 import { Metrics, QueueDepth } from './metrics.service';
@@ -23,6 +24,7 @@ const SHARED = [
   Metrics,
   QueueDepth,
   WorkerHeartbeat,
+  EphemeralCalls,
 ];
 
 /** Infrastructure both roles share: config, logger, Redis connections, the bus, event log, limits and queues. */

@@ -24,7 +24,9 @@ export const UPSTREAM_BACKOFF = 'upstream';
  * The options of every call job: `jobId` is the record id (a duplicate add is a no-op, and cancel can find the job);
  * attempts for transient upstream failures, with our backoff; finished jobs kept for a while to look at.
  */
-export function callJobOptions(jobId: string, attempts: number, priority = 1): JobsOptions {
+export function callJobOptions(jobId: string, attempts: number, priority = 1, ephemeral = false): JobsOptions {
+  // A call that keeps nothing travels in its job: the job goes as soon as it ends, and its request with it.
+  if (ephemeral) return { ...callJobOptions(jobId, attempts, priority), removeOnComplete: true, removeOnFail: true };
   return {
     jobId,
     attempts,
@@ -110,7 +112,8 @@ export class JobProducer implements OnModuleDestroy {
     route?: string,
     priority = 1,
   ): Promise<void> {
-    await this.queue(route).add(name, payload, callJobOptions(jobId, this.config.jobAttempts, priority));
+    const ephemeral = payload.call !== undefined;
+    await this.queue(route).add(name, payload, callJobOptions(jobId, this.config.jobAttempts, priority, ephemeral));
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * The closed job vocabulary: every queue, job name and payload in one place, so enqueueing the
- * wrong payload on a queue does not compile. Payloads carry ids only; MongoDB holds the truth.
+ * wrong payload on a queue does not compile. Payloads carry ids (and a call that keeps nothing, itself).
  */
 
 /**
@@ -25,7 +25,10 @@ export enum WebhookJobName {
   Deliver = 'deliver-webhook',
 }
 
-/** Every call job names its record by owner and id; nothing else travels through Redis. */
+/**
+ * Every call job names its record by owner and id. A call that keeps nothing (domain/ephemeral) has no record while it
+ * runs: it travels in `call`, and is removed with its job.
+ */
 export interface RunCallPayload {
   /** The record's public id (`resp_...`, `chatcmpl-...`), also the BullMQ jobId. */
   responseId: string;
@@ -36,6 +39,8 @@ export interface RunCallPayload {
   keyId?: string;
   /** Attempts made on other routes before this job took the call over (failover). */
   attemptsBefore?: number;
+  /** The whole record of a synchronous store: false call (JSON; no MongoDB record exists while it runs). */
+  call?: Record<string, unknown>;
 }
 
 /**

@@ -1,21 +1,25 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type Job, UnrecoverableError } from 'bullmq';
-import { ChatCalls, ResponseCalls } from '../application/call-kinds';
+import { type CallKind, ChatCalls, ResponseCalls, withRepo } from '../application/call-kinds';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/tokens';
-import type { CallErrorInfo } from '../domain/call';
+import type { CallErrorInfo, CallRecord } from '../domain/call';
+import { revive } from '../domain/ephemeral';
+import { EphemeralCalls } from '../infra/ephemeral-calls.service';
 import { JobProducer } from '../infra/job-producer.service';
 import { callQueue, JobName, type RunCallPayload } from '../infra/jobs';
 import { CallFinisher } from '../worker/call-finisher.service';
 import { CallRunner, type RunContext, type RunOutcome } from '../worker/call-runner.service';
+import { EphemeralCallStore } from '../worker/ephemeral-call-store';
 import { ChatProtocol } from '../worker/protocols/chat-protocol';
 import { ResponseOverChatProtocol } from '../worker/protocols/response-over-chat-protocol';
 import { ResponseProtocol } from '../worker/protocols/response-protocol';
 import { UpstreamClients } from '../worker/upstream.client';
 
 interface JobHandlers {
-  run(payload: RunCallPayload, ctx: RunContext, overChatRoute: boolean): Promise<RunOutcome>;
-  fail(payload: RunCallPayload, error: CallErrorInfo): Promise<boolean>;
+  kind: CallKind;
+  run(kind: CallKind, payload: RunCallPayload, ctx: RunContext, overChatRoute: boolean): Promise<RunOutcome>;
+  fail(kind: CallKind, payload: RunCallPayload, error: CallErrorInfo): Promise<boolean>;
   noun: string;
 }
 
@@ -29,7 +33,7 @@ export class CallJobProcessor {
 
   constructor(
     runner: CallRunner,
-    finisher: CallFinisher,
+    private readonly finisher: CallFinisher,
     responses: ResponseCalls,
     responseProtocol: ResponseProtocol,
     overChat: ResponseOverChatProtocol,
@@ -37,7 +41,8 @@ export class CallJobProcessor {
     chatProtocol: ChatProtocol,
     private readonly clients: UpstreamClients,
     private readonly producer: JobProducer,
-    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly ephemeral: EphemeralCalls,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.routes = new Map(
       config.routes.map((r) => [callQueue(r.name), { name: r.name, overChat: r.protocol === 'chat' }]),
@@ -46,17 +51,20 @@ export class CallJobProcessor {
       [
         JobName.RunResponse,
         {
+          kind: responses as CallKind,
           // A Responses call on a chat-only route is translated both ways.
-          run: (p, ctx, overChatRoute) => runner.run(responses, overChatRoute ? overChat : responseProtocol, p, ctx),
-          fail: (p, e) => finisher.fail(responses, p, e, 500),
+          run: (k, p, ctx, overChatRoute) =>
+            runner.run(k as typeof responses, overChatRoute ? overChat : responseProtocol, p, ctx),
+          fail: (k, p, e) => finisher.fail(k, p, e, 500),
           noun: responses.noun,
         },
       ],
       [
         JobName.RunChatCompletion,
         {
-          run: (p, ctx) => runner.run(chat, chatProtocol, p, ctx),
-          fail: (p, e) => finisher.fail(chat, p, e, 500),
+          kind: chat,
+          run: (k, p, ctx) => runner.run(k, chatProtocol, p, ctx),
+          fail: (k, p, e) => finisher.fail(k, p, e, 500),
           noun: chat.noun,
         },
       ],
@@ -76,10 +84,36 @@ export class CallJobProcessor {
       moveTo: async (next, moved) => {
         // A job this call left on that route earlier (completed as 'moved') would make the add a no-op.
         await this.producer.removeJob(moved.responseId, next).catch(() => undefined);
-        await this.producer.enqueue(job.name as JobName, moved.responseId, moved, next, job.opts.priority ?? 1);
+        const carried = moved.call ? { ...moved, call: { ...moved.call, route: next } } : moved;
+        await this.producer.enqueue(job.name as JobName, moved.responseId, carried, next, job.opts.priority ?? 1);
       },
     };
-    return handlers.run(payload, ctx, route.overChat);
+    const store = this.ephemeralStore(handlers.kind, job, payload);
+    if (!store) return handlers.run(handlers.kind, payload, ctx, route.overChat);
+    if (store.rerun) {
+      // Answered before its worker stopped: only the tombstone was missing, and the upstream is not called again.
+      const mark = await this.ephemeral.answered(payload.responseId);
+      if (mark) {
+        await this.finisher.store(() => store.records.replayAnswered(mark), this.config.storeWriteRetryMs);
+        return 'completed';
+      }
+    }
+    const outcome = await handlers.run(withRepo(handlers.kind, store.records), payload, ctx, route.overChat);
+    // After the answer: the usage tombstone (retried while MongoDB is away; the job is handed back after that).
+    await this.finisher.store(() => store.records.flush(outcome), this.config.storeWriteRetryMs);
+    return outcome;
+  }
+
+  /** The in-memory record of a call that keeps nothing (null for a call with a MongoDB record). */
+  private ephemeralStore(
+    kind: CallKind,
+    job: Job<RunCallPayload>,
+    payload: RunCallPayload,
+  ): { records: EphemeralCallStore<CallRecord>; rerun: boolean } | null {
+    if (!payload.call) return null;
+    const rerun = (job.attemptsStarted ?? 1) > 1 || (payload.attemptsBefore ?? 0) > 0;
+    const record = revive<CallRecord>(payload.call);
+    return { records: new EphemeralCallStore(record, rerun, this.ephemeral, kind.repo), rerun };
   }
 
   /**
@@ -88,12 +122,19 @@ export class CallJobProcessor {
    */
   async onFinalFailure(job: Job<RunCallPayload>, _err: Error): Promise<void> {
     const { handlers, payload } = this.parse(job);
-    await handlers.fail(payload, { code: 'server_error', message: `The ${handlers.noun} could not be completed.` });
+    const error = { code: 'server_error', message: `The ${handlers.noun} could not be completed.` };
+    const store = this.ephemeralStore(handlers.kind, job, payload);
+    if (!store) {
+      await handlers.fail(handlers.kind, payload, error);
+      return;
+    }
+    await handlers.fail(withRepo(handlers.kind, store.records), payload, error);
+    await this.finisher.store(() => store.records.flush('failed'), this.config.storeWriteRetryMs);
   }
 
   private parse(job: Job<RunCallPayload>): { handlers: JobHandlers; payload: RunCallPayload } {
     const handlers = this.handlers.get(job.name);
-    const { responseId, userId, requestId, keyId, attemptsBefore } = job.data ?? ({} as RunCallPayload);
+    const { responseId, userId, requestId, keyId, attemptsBefore, call } = job.data ?? ({} as RunCallPayload);
     if (!handlers || typeof responseId !== 'string' || typeof userId !== 'string') {
       throw new UnrecoverableError(`malformed job ${job.name}/${job.id}`);
     }
@@ -101,6 +142,8 @@ export class CallJobProcessor {
     if (typeof keyId === 'string') payload.keyId = keyId;
     if (typeof attemptsBefore === 'number' && Number.isInteger(attemptsBefore) && attemptsBefore > 0)
       payload.attemptsBefore = attemptsBefore;
+    if (call && typeof call === 'object' && call.userId === userId && call.responseId === responseId)
+      payload.call = call;
     return { handlers, payload };
   }
 }

@@ -9,6 +9,7 @@ import {
   type NewCall,
   TERMINAL_STATUSES,
 } from '../domain/call';
+import { tombstoneOf } from '../domain/ephemeral';
 
 /** A record as the repository hands it out: a plain object; `_id` only where a cursor needs it. */
 type WithId<R> = R & { _id?: Types.ObjectId };
@@ -28,6 +29,7 @@ export interface CallRecordStore<R extends CallRecord> {
   clearWebhookPending(key: CallKey): Promise<void>;
   delete(key: CallKey): Promise<boolean>;
   remove(key: CallKey): Promise<void>;
+  putTombstone(record: R): Promise<void>;
 }
 
 /**
@@ -183,6 +185,20 @@ export abstract class CallRecordsRepository<R extends CallRecord> implements Cal
       })
       .exec();
     return res.modifiedCount > 0;
+  }
+
+  /**
+   * The usage tombstone of a call that had no record while it ran (a synchronous store: false call), written once:
+   * a second write for the same call (a job run again) changes nothing.
+   */
+  async putTombstone(record: R): Promise<void> {
+    if (!record.userId) throw new Error('userId is required in every filter');
+    try {
+      // One insert (owner and id are unique): the record's own timestamps, not the write's.
+      await new this.model(tombstoneOf(record, this.contentFields)).save({ timestamps: false });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 11000) throw err;
+    }
   }
 
   /** Removes a record entirely: only for one that was never enqueued (nothing ran, nothing to account for). */

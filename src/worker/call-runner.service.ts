@@ -104,6 +104,11 @@ export class CallRunner {
       upstreamCalls: before.upstreamCalls + 1,
     };
     const sink = kind.logsEvents(record) ? this.events.sink(job.responseId) : null;
+    // A background call's log starts here unless a stream started it (a stream's api starts it at once).
+    if (sink && record.background && before.status === 'queued')
+      await this.events
+        .start(job.responseId, kind.acceptedEvents(before))
+        .catch((err: Error) => log.warn({ err: err.message }, 'event log not started'));
     if (before.status === 'queued') protocol.startedEvents(record).forEach((e) => sink?.emit(e));
     // A re-run (after a crash, a hand-back or a retry) must not repeat output clients already saw.
     const priorOutput =
