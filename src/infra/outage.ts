@@ -14,14 +14,18 @@ const OUTAGE_NAMES = new Set([
   'ClusterAllFailedError',
 ]);
 
+const SOCKET_CODES = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
 /** Whether an error means Redis or MongoDB is away (as opposed to a bug or bad data). */
 export function isOutage(err: unknown): boolean {
-  const e = err as { name?: string; message?: string; cause?: unknown };
+  const e = err as { name?: string; message?: string; code?: unknown; cause?: unknown };
   if (!e || typeof e !== 'object') return false;
   if (e.name && OUTAGE_NAMES.has(e.name)) return true;
+  // A socket error the driver passes on as it is (a write to a server that just went away: EPIPE).
+  if (typeof e.code === 'string' && SOCKET_CODES.has(e.code)) return true;
   const msg = e.message ?? '';
   if (
-    /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|buffering timed out|connection .* closed|Client must be connected|topology was destroyed/i.test(
+    /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|buffering timed out|connection .* closed|Client must be connected|topology was destroyed|socket has been ended by the other party/i.test(
       msg,
     )
   )
