@@ -12,6 +12,22 @@ export function addProblem(
   ctx.addIssue({ code: 'custom', message, path, params });
 }
 
+/** An admin body that may hold only `fields` (anything else refused by name), then parsed by `shape`. */
+export function onlyFields<T extends z.ZodType<unknown, Record<string, unknown>>>(fields: readonly string[], shape: T) {
+  return z
+    .looseObject({})
+    .superRefine((body, ctx) => {
+      const unknown = Object.keys(body).find((k) => !fields.includes(k));
+      if (unknown !== undefined)
+        addProblem(ctx, `Unknown parameter '${unknown}'.`, [], { code: 'unknown_parameter', param: unknown });
+    })
+    .pipe(shape);
+}
+
+/** A user id as the admin API takes it. */
+export const USER_ID_PATTERN = /^[A-Za-z0-9_.@-]{1,128}$/;
+export const userIdSchema = z.string().regex(USER_ID_PATTERN, 'must be 1-128 letters, digits or _ . @ -');
+
 export const METADATA_LIMITS = { pairs: 16, keyLength: 64, valueLength: 512 };
 
 /**

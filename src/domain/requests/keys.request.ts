@@ -1,28 +1,21 @@
 import { z } from 'zod';
-import { addProblem } from './common';
+import { addProblem, onlyFields, userIdSchema } from './common';
 
 const FIELDS = ['user_id', 'name', 'enabled', 'tier', 'rpm', 'concurrency'];
 const limit = z.number().int().min(1).max(1_000_000).nullable().optional();
-export const USER_ID_PATTERN = /^[A-Za-z0-9_.@-]{1,128}$/;
 
 /** The admin API's key fields; anything else is refused by name. */
-const keyFields = z
-  .looseObject({})
-  .superRefine((body, ctx) => {
-    const unknown = Object.keys(body).find((k) => !FIELDS.includes(k));
-    if (unknown !== undefined)
-      addProblem(ctx, `Unknown parameter '${unknown}'.`, [], { code: 'unknown_parameter', param: unknown });
-  })
-  .pipe(
-    z.looseObject({
-      user_id: z.string().regex(USER_ID_PATTERN, 'must be 1-128 letters, digits or _ . @ -').optional(),
-      name: z.string().max(128).optional(),
-      enabled: z.boolean().optional(),
-      tier: z.enum(['regular', 'vip', 'premium']).optional(),
-      rpm: limit,
-      concurrency: limit,
-    }),
-  );
+const keyFields = onlyFields(
+  FIELDS,
+  z.looseObject({
+    user_id: userIdSchema.optional(),
+    name: z.string().max(128).optional(),
+    enabled: z.boolean().optional(),
+    tier: z.enum(['regular', 'vip', 'premium']).optional(),
+    rpm: limit,
+    concurrency: limit,
+  }),
+);
 
 export const updateKeySchema = keyFields;
 export const createKeySchema = keyFields.superRefine((body, ctx) => {

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { WEBHOOK_EVENT_TYPES, webhookUrlProblem } from '../webhooks';
-import { addProblem } from './common';
-import { USER_ID_PATTERN } from './keys.request';
+import { addProblem, onlyFields, userIdSchema } from './common';
 
 const FIELDS = ['user_id', 'url', 'events', 'enabled', 'rotate_secret'];
 
@@ -15,22 +14,16 @@ const events = z
   .transform((list) => [...new Set(list)]);
 
 /** The admin API's webhook endpoint fields; anything else is refused by name. */
-const endpointFields = z
-  .looseObject({})
-  .superRefine((body, ctx) => {
-    const unknown = Object.keys(body).find((k) => !FIELDS.includes(k));
-    if (unknown !== undefined)
-      addProblem(ctx, `Unknown parameter '${unknown}'.`, [], { code: 'unknown_parameter', param: unknown });
-  })
-  .pipe(
-    z.looseObject({
-      user_id: z.string().regex(USER_ID_PATTERN, 'must be 1-128 letters, digits or _ . @ -').optional(),
-      url: url.optional(),
-      events: events.optional(),
-      enabled: z.boolean().optional(),
-      rotate_secret: z.boolean().optional(),
-    }),
-  );
+const endpointFields = onlyFields(
+  FIELDS,
+  z.looseObject({
+    user_id: userIdSchema.optional(),
+    url: url.optional(),
+    events: events.optional(),
+    enabled: z.boolean().optional(),
+    rotate_secret: z.boolean().optional(),
+  }),
+);
 
 export const createWebhookSchema = endpointFields.superRefine((body, ctx) => {
   for (const field of ['user_id', 'url'] as const) {
