@@ -53,6 +53,7 @@ export async function startBenchStack(ctx: Ctx, o: BenchStackOptions): Promise<B
       // maximums, as in the tests' TEST_ENV. Admission is still checked.
       RATE_LIMIT_RPM: '10000000',
       RATE_LIMIT_CONCURRENCY: '1000000',
+      MAX_STREAMS_PER_KEY: '100000',
     },
     apiStores: { redisUrl: o.redisApi, mongoUri: o.mongoApi },
     workerStores: { redisUrl: o.redisWorker, mongoUri: o.mongoWorker },

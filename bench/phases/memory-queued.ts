@@ -26,7 +26,10 @@ export async function measureQueued(ctx: Ctx) {
     apiNodeFlags: ['--trace-gc'],
   });
   const apiStarted = L.now();
-  const waiting = () => ctx.redis.llen(`${st.prefix}:${CALLS_QUEUE}:wait`);
+  // Calls wait with a priority (the key's in-flight count), so most of them are in BullMQ's prioritized set.
+  const waiting = async () =>
+    (await ctx.redis.llen(`${st.prefix}:${CALLS_QUEUE}:wait`)) +
+    (await ctx.redis.zcard(`${st.prefix}:${CALLS_QUEUE}:prioritized`));
   // RSS rises and falls with garbage collection, so besides the checkpoints the RSS is sampled
   // all along, and the peaks of two equal stretches of the fill are compared.
   const trace: { posted: number; at: number; apiMb: number; workerMb: number }[] = [];
