@@ -29,5 +29,8 @@ export function lingerThenClose(req: IncomingMessage, res: ServerResponse): void
     seen += chunk.length;
     if (seen > LINGER_BYTES) cut();
   });
+  // Once the answer is out, stop reading: the rest waits in the kernel's buffers (the client's writes stall, it
+  // reads our answer meanwhile) and costs us nothing until the connection is cut at LINGER_MS.
+  res.once('finish', () => socket.pause());
   socket.once('close', () => clearTimeout(timer));
 }
