@@ -10,9 +10,8 @@ export const LINGER_BYTES = 32 * 1024 * 1024;
  * parsed. If the body is still arriving, destroying the socket at once (what Node does after a `connection: close`
  * answer) has the kernel answer the bytes still coming with a reset, which can wipe our answer from the client's
  * receive buffer before it reads it: the client sees ECONNRESET or EPIPE, not the 401. So, as web servers do
- * ("lingering close"), only our side is closed once the answer is out, and the rest of the body is read and
- * discarded for at most LINGER_MS and LINGER_BYTES; the connection ends when the client closes its side, or is cut
- * at either bound.
+ * ("lingering close"), only our side is closed once the answer is out and we stop reading (what arrived before is
+ * discarded, at most LINGER_BYTES); the connection ends when the client closes its side, or is cut at LINGER_MS.
  */
 export function lingerThenClose(req: IncomingMessage, res: ServerResponse): void {
   res.setHeader('connection', 'close');
