@@ -17,9 +17,14 @@ export async function writeSse(res: Response, frames: AsyncIterable<string>, hea
   res.setHeader('x-accel-buffering', 'no'); // proxies must not buffer the stream
   res.flushHeaders();
   const open = () => !res.writableEnded && !res.destroyed;
+  // A heartbeat fills a silence of heartbeatMs, never right after a frame (so none lands between the last frame and
+  // the end while the source finishes).
+  let lastWrite = Date.now();
   const heartbeat = setInterval(() => {
+    if (Date.now() - lastWrite < heartbeatMs) return;
     if (open() && !res.writableNeedDrain) res.write(': keepalive\n\n');
-  }, heartbeatMs);
+    lastWrite = Date.now();
+  }, heartbeatMs / 2);
   heartbeat.unref();
   const end = () => {
     clearInterval(heartbeat);
@@ -28,7 +33,9 @@ export async function writeSse(res: Response, frames: AsyncIterable<string>, hea
   const unregister = inflight.addStream(end);
   try {
     for await (const frame of frames) {
-      if (frame !== '' && open() && !res.write(frame)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (frame === '' || !open()) continue;
+      lastWrite = Date.now();
+      if (!res.write(frame)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
     }
   } finally {
     unregister();
