@@ -17,6 +17,8 @@ export class CountingProxy {
   /** Time requests waited for the server's first reply bytes, summed over connections (ms). */
   wireMs = 0;
   port = 0;
+  /** A command whose requests are held back this long before they are forwarded (tests widen a window with it). */
+  private held: { name: string; ms: number } | null = null;
 
   constructor(
     private readonly target: { host: string; port: number },
@@ -31,6 +33,15 @@ export class CountingProxy {
     });
     this.port = (this.server.address() as { port: number }).port;
     return this.port;
+  }
+
+  /** From now on, requests named `name` reach the server `ms` later (and what follows them on that connection). */
+  hold(name: string, ms: number): void {
+    this.held = { name, ms };
+  }
+
+  release(): void {
+    this.held = null;
   }
 
   snapshot(): Counts {
@@ -50,14 +61,30 @@ export class CountingProxy {
     // per connection; RESP pipelines count once per batch).
     // The drivers' monitoring (an awaitable hello the server holds for seconds) is not timed.
     let sentAt = 0;
+    let holdMs = 0;
     const onMessage = (n: string) => {
       this.count(n);
+      if (this.held?.name === n) holdMs = this.held.ms;
       if (sentAt === 0 && !/^(hello|ismaster)/i.test(n)) sentAt = performance.now();
     };
     const parse = this.protocol === 'mongo' ? mongoParser(onMessage) : respParser(onMessage);
+    // Bytes stay in order on a connection: once one chunk is held, the ones after it wait behind it.
+    let behind: Promise<void> | null = null;
     client.on('data', (chunk: Buffer) => {
+      holdMs = 0;
       parse(chunk);
-      upstream.write(chunk);
+      const ms = holdMs;
+      if (ms === 0 && !behind) {
+        upstream.write(chunk);
+        return;
+      }
+      const mine: Promise<void> = (behind ?? Promise.resolve())
+        .then(() => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : undefined))
+        .then(() => {
+          upstream.write(chunk);
+          if (behind === mine) behind = null;
+        });
+      behind = mine;
     });
     upstream.on('data', (chunk: Buffer) => {
       if (sentAt !== 0) {

@@ -30,6 +30,8 @@ export interface CallRecordStore<R extends CallRecord> {
   delete(key: CallKey): Promise<boolean>;
   remove(key: CallKey): Promise<void>;
   putTombstone(record: R): Promise<void>;
+  /** The record with this kind's content gone (what its tombstone keeps). */
+  contentless(record: R): R;
 }
 
 /**
@@ -199,6 +201,10 @@ export abstract class CallRecordsRepository<R extends CallRecord> implements Cal
     } catch (err) {
       if ((err as { code?: number }).code !== 11000) throw err;
     }
+  }
+
+  contentless(record: R): R {
+    return tombstoneOf(record, this.contentFields);
   }
 
   /** Removes a record entirely: only for one that was never enqueued (nothing ran, nothing to account for). */

@@ -27,6 +27,11 @@ export class EphemeralCallStore<R extends CallRecord> implements CallRecordStore
     private readonly rerun: boolean,
     private readonly results: EphemeralCalls,
     private readonly repo: CallRecordStore<R>,
+    /**
+     * Replaces the job's copy of the call with one without its content. Called before the answer is handed over, so
+     * once a client has its answer the request is nowhere in Redis (the job itself goes a MongoDB write later).
+     */
+    private readonly forget: (contentless: R) => Promise<void>,
   ) {}
 
   claim(): Promise<R | null> {
@@ -45,7 +50,8 @@ export class EphemeralCallStore<R extends CallRecord> implements CallRecordStore
     if (!from.includes(this.record.status)) return null;
     const next = applyChanges(this.record, changes as Record<string, unknown>);
     if (TERMINAL_STATUSES.includes(next.status)) {
-      // The answer first (the api is waiting on it); the tombstone once the run is over.
+      // The content out of the job, then the answer (the api is waiting on it); the tombstone once the run is over.
+      await this.forget(this.repo.contentless(next));
       await this.results.putResult(key.responseId, resultOf(next), markOf(next));
       this.tombstone = next;
     }
@@ -81,12 +87,36 @@ export class EphemeralCallStore<R extends CallRecord> implements CallRecordStore
     await this.repo.putTombstone(record);
   }
 
+  /**
+   * A job run again whose call had let its content go for an answer that was never handed over (its worker stopped
+   * in between): the api is told it failed, and the tombstone keeps the usage the upstream reported.
+   */
+  async abandon(message: string): Promise<void> {
+    const failed = {
+      ...this.record,
+      status: 'failed',
+      error: { code: 'server_error', message },
+      errorStatus: 500,
+    } as R;
+    await this.results.putResult(failed.responseId, resultOf(failed), markOf(failed));
+    await this.repo.putTombstone(failed);
+  }
+
+  /** Whether this is the job's copy of a call that already let its content go (see `forget`). */
+  get forgotten(): boolean {
+    return TERMINAL_STATUSES.includes(this.record.status);
+  }
+
   private cancelled(): R {
     return { ...this.record, status: 'cancelled', cancelledAt: new Date() };
   }
 
   putTombstone(record: R): Promise<void> {
     return this.repo.putTombstone(record);
+  }
+
+  contentless(record: R): R {
+    return this.repo.contentless(record);
   }
 
   insert(): Promise<R> {

@@ -142,6 +142,31 @@ describe('no MongoDB on the way of a call that keeps nothing', () => {
     expect(await stores.redisDump()).not.toContain('stream too');
   });
 
+  it('once a client has its answer its request is nowhere in Redis, while the tombstone is still on its way', async () => {
+    const model = uniqueName('gpt-eph-gone-');
+    const secret = uniqueName('answered then gone ');
+    // The worker's tombstone insert reaches MongoDB 1.5 s late: the job is still in Redis all that time.
+    workerMongo.hold('insert', 1500);
+    try {
+      const chat = await alice.chat.completions.create({ model, messages: [{ role: 'user', content: `${secret} 1` }] });
+      expect(chat.choices[0].message.content).toContain('Mock');
+      expect(await stores.redisDump()).not.toContain(secret);
+      const stream = await alice.responses.create({ model, input: `${secret} 2`, store: false, stream: true });
+      let last = '';
+      for await (const e of stream as AsyncIterable<ResponseStreamEvent>) last = e.type;
+      expect(last).toBe('response.completed');
+      expect(await stores.redisDump()).not.toContain(secret);
+      // It was measured inside the window: neither tombstone had been written yet.
+      expect(await tombstones('chat_completions', model)).toHaveLength(0);
+    } finally {
+      workerMongo.release();
+    }
+    await waitFor('both tombstones', async () => {
+      const n = (await tombstones('responses', model)).length + (await tombstones('chat_completions', model)).length;
+      return n === 2 ? true : undefined;
+    });
+  });
+
   it('a failed upstream call is the client error it was, and its tombstone says failed', async () => {
     const model = uniqueName('gpt-eph-fail-');
     const err = await alice.chat.completions
