@@ -22,6 +22,7 @@ import { ChatCalls } from './call-kinds';
 import { CallAdmission } from './call-admission.service';
 import { CallLifecycle } from './call-lifecycle.service';
 import { CallStreamService, type StreamFormat } from './call-stream.service';
+import { type HeldAnswer, HeldCalls } from './held-calls.service';
 import { RouteSelector } from './route-selector.service';
 
 /** Chat chunks on the wire: `data:` lines only, ending with `data: [DONE]`. */
@@ -29,6 +30,9 @@ const CHAT_STREAM: StreamFormat<ChatCompletionRecord> = {
   frame: (data) => `data: ${data}\n\n`,
   replay: () => [],
 };
+
+/** A chat completion that keeps nothing: no log events before its first chunk. */
+const HELD: HeldAnswer<ChatCompletionRecord> = { firstEvents: [], format: CHAT_STREAM, view: toChatCompletion };
 
 export interface ChatListFilters {
   model?: string;
@@ -43,6 +47,7 @@ export class ChatCompletionsService {
     private readonly admission: CallAdmission,
     private readonly calls: CallLifecycle,
     private readonly streams: CallStreamService,
+    private readonly held: HeldCalls,
     private readonly routes: RouteSelector,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -61,7 +66,8 @@ export class ChatCompletionsService {
     const fields = { ...callerFields(caller, ctx), responseId, request: body.raw, ...req, route };
     // Keeps nothing: no MongoDB on the way (an Idempotency-Key needs its durable claim, so it takes the kept way).
     if (isEphemeral(req) && !ctx.idempotencyKey) {
-      return this.held(caller, stamped<ChatCompletionRecord>(newCallRecord(fields)), clientGone, slot);
+      const record = stamped<ChatCompletionRecord>(newCallRecord(fields));
+      return this.held.answer(this.kind, caller, record, HELD, clientGone, slot);
     }
     const write = () => this.kind.repo.insert(newCallRecord(fields));
     // A retry with the same Idempotency-Key gets the call the first request made, answered the same way.
@@ -75,40 +81,6 @@ export class ChatCompletionsService {
     if (req.background) return { body: toChatCompletion(record) };
     const done = await this.calls.awaitResult(this.kind, keyOf(record), clientGone);
     return done ? { body: toChatCompletion(done) } : null;
-  }
-
-  /** A call that keeps nothing: the record travels in its job and the result comes back over Redis. */
-  private async held(
-    caller: Caller,
-    record: ChatCompletionRecord,
-    clientGone: AbortSignal,
-    slot: (() => Promise<void>) | null,
-  ): Promise<CallAnswer> {
-    const armed = slot ? null : this.calls.expect(record.responseId);
-    try {
-      await this.admission.acceptHeld(this.kind, caller, record, []);
-    } catch (err) {
-      armed?.stop();
-      await slot?.();
-      throw err;
-    }
-    if (slot) return { frames: this.heldFrames(record, clientGone, slot) };
-    const done = await this.calls.awaitHeld(this.kind, record, armed!, clientGone);
-    return done ? { body: toChatCompletion(done) } : null;
-  }
-
-  private async *heldFrames(record: ChatCompletionRecord, clientGone: AbortSignal, slot: () => Promise<void>) {
-    const held = {
-      current: () => this.calls.heldResult(record),
-      isOver: () => this.calls.heldOver(record),
-      stop: () => this.calls.stopHeld(this.kind, record),
-    };
-    try {
-      yield* this.streams.frames(this.kind, CHAT_STREAM, record, -1, clientGone, { cancelOnDisconnect: true, held });
-    } finally {
-      await slot();
-      await this.calls.forgetHeld(record);
-    }
   }
 
   async retrieve(caller: Caller, id: string): Promise<JsonObject> {

@@ -11,20 +11,13 @@ import type { JsonObject } from '../domain/json';
 import { type ItemList, type ListQuery, pageOf } from '../domain/list';
 import type { CallAnswer, RequestContext, Validated } from '../domain/request-context';
 import { type CreateResponseBody, createResponseRequest } from '../domain/requests/responses.request';
-import {
-  acceptedEvents,
-  asItWas,
-  eventType,
-  replayEvents,
-  snapshotOf,
-  withResponse,
-  withSequence,
-} from '../domain/response-events';
+import { asItWas, eventType, replayEvents, snapshotOf, withResponse, withSequence } from '../domain/response-events';
 import { toResponseObject } from '../domain/response-view';
 import { ResponseCalls } from './call-kinds';
 import { CallAdmission } from './call-admission.service';
 import { CallLifecycle } from './call-lifecycle.service';
 import { CallStreamService, type StreamFormat } from './call-stream.service';
+import { HeldCalls } from './held-calls.service';
 import { RouteSelector } from './route-selector.service';
 import { TurnContext } from './turn-context.service';
 
@@ -55,6 +48,7 @@ export class ResponsesService {
     private readonly admission: CallAdmission,
     private readonly calls: CallLifecycle,
     private readonly streams: CallStreamService,
+    private readonly held: HeldCalls,
     private readonly turns: TurnContext,
     private readonly routes: RouteSelector,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -90,7 +84,8 @@ export class ResponsesService {
     // Keeps nothing: no MongoDB on the way (an Idempotency-Key needs its durable claim, so it takes the kept way).
     if (isEphemeral({ ...req, conversationId: place.conversationId }) && !ctx.idempotencyKey) {
       const record = stamped<ResponseRecord>(fresh);
-      return this.held(caller, record, firstEvents(record), clientGone, slot);
+      const how = { firstEvents: firstEvents(record), format: RESPONSE_STREAM, view: toResponseObject };
+      return this.held.answer(this.kind, caller, record, how, clientGone, slot);
     }
     const write = () => this.kind.repo.insert(fresh);
     // A retry with the same Idempotency-Key gets the call the first request made, answered the same way.
@@ -104,44 +99,6 @@ export class ResponsesService {
     if (req.background) return { body: toResponseObject(record) };
     const done = await this.calls.awaitResult(this.kind, keyOf(record), clientGone);
     return done ? { body: toResponseObject(done) } : null;
-  }
-
-  /** A call that keeps nothing: the record travels in its job and the result comes back over Redis. */
-  private async held(
-    caller: Caller,
-    record: ResponseRecord,
-    firstEvents: ReturnType<typeof acceptedEvents>,
-    clientGone: AbortSignal,
-    slot: (() => Promise<void>) | null,
-  ): Promise<CallAnswer> {
-    const armed = slot ? null : this.calls.expect(record.responseId);
-    try {
-      await this.admission.acceptHeld(this.kind, caller, record, firstEvents);
-    } catch (err) {
-      armed?.stop();
-      await slot?.();
-      throw err;
-    }
-    if (slot) return { frames: this.heldFrames(record, clientGone, slot) };
-    const done = await this.calls.awaitHeld(this.kind, record, armed!, clientGone);
-    return done ? { body: toResponseObject(done) } : null;
-  }
-
-  private async *heldFrames(record: ResponseRecord, clientGone: AbortSignal, slot: () => Promise<void>) {
-    const held = {
-      current: () => this.calls.heldResult(record),
-      isOver: () => this.calls.heldOver(record),
-      stop: () => this.calls.stopHeld(this.kind, record),
-    };
-    try {
-      yield* this.streams.frames(this.kind, RESPONSE_STREAM, record, -1, clientGone, {
-        cancelOnDisconnect: true,
-        held,
-      });
-    } finally {
-      await slot();
-      await this.calls.forgetHeld(record);
-    }
   }
 
   /** A stored background response's events after `afterSeq`, then live until it ends. */
