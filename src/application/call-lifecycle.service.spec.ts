@@ -12,6 +12,7 @@ import type { ChatCompletionsRepository } from '../persistence/chat-completions.
 import { type CallKind, ChatCalls } from './call-kinds';
 import { CallLifecycle } from './call-lifecycle.service';
 import type { TerminalWaiter, WaitResult } from './terminal-waiter.service';
+import { type WebhookDirectory } from './webhook-directory.service';
 import { WebhookDispatcher } from './webhook-dispatcher.service';
 import type { DeliverWebhookPayload } from '../infra/jobs';
 import type {
@@ -59,6 +60,7 @@ function setup(outcome: WaitResult<CallRecord>['kind']) {
     fake<WebhookEndpointsRepository>({ enabledFor: async (u: string) => (u === 'u1' ? [endpoint] : []) }),
     fake<WebhookDeliveriesRepository>({ ensure: async (d: NewDelivery) => void deliveries.push(d) }),
     producer,
+    fake<WebhookDirectory>({ mayWant: () => true }),
     testConfig(),
     silentLogger,
   );

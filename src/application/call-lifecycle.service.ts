@@ -169,7 +169,7 @@ export class CallLifecycle {
     const cancelled = await store.repo.transition(key, ACTIVE_STATUSES, {
       status: 'cancelled',
       cancelledAt: new Date(),
-      ...this.webhooks.owed(background),
+      ...this.webhooks.owed(background, key.userId),
     } as CallChanges<R>);
     if (!cancelled) return null;
     this.metrics.callsFinished.inc({ kind: kindLabel(store), status: 'cancelled' });

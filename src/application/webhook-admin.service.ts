@@ -1,10 +1,12 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/tokens';
 import { AppError } from '../domain/errors';
 import { newId } from '../domain/ids';
 import type { WebhookFields } from '../domain/requests/webhooks.request';
+import { BusChannel } from '../infra/jobs';
+import { RedisBus } from '../infra/redis-bus.service';
 import { GLOBAL_ENDPOINT_ID, toDeliveryView, toEndpointView, type WebhookEndpointView } from '../domain/webhooks';
 import {
   type EndpointChanges,
@@ -26,7 +28,14 @@ export class WebhookAdminService {
     private readonly endpoints: WebhookEndpointsRepository,
     private readonly deliveries: WebhookDeliveriesRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    /** Null in the CLI without Redis: every process then sees the change at its next directory read. */
+    @Optional() @Inject(RedisBus) private readonly bus: RedisBus | null = null,
   ) {}
+
+  /** Tells every process's webhook directory (best-effort: each re-reads it every WEBHOOK_DIRECTORY_REFRESH_MS). */
+  private async announce(): Promise<void> {
+    await this.bus?.publish(BusChannel.WebhooksChanged, '1').catch(() => undefined);
+  }
 
   async create(input: WebhookFields): Promise<WebhookEndpointView & { secret: string }> {
     const secret = newSecret();
@@ -40,6 +49,7 @@ export class WebhookAdminService {
       previousSecret: null,
       previousSecretUntil: null,
     });
+    await this.announce();
     return { ...toEndpointView(record), secret };
   }
 
@@ -64,11 +74,13 @@ export class WebhookAdminService {
     }
     const updated = await this.endpoints.update(id, changes);
     if (!updated) throw notFound(id);
+    await this.announce();
     return secret ? { ...toEndpointView(updated), secret } : toEndpointView(updated);
   }
 
   async delete(id: string): Promise<{ id: string; object: 'webhook_endpoint.deleted'; deleted: true }> {
     if (!(await this.endpoints.delete(id))) throw notFound(id);
+    await this.announce();
     return { id, object: 'webhook_endpoint.deleted', deleted: true };
   }
 

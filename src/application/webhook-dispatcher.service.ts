@@ -8,6 +8,7 @@ import { JobProducer } from '../infra/job-producer.service';
 import type { Logger } from '../infra/logger';
 import { WebhookDeliveriesRepository, WebhookEndpointsRepository } from '../persistence/webhooks.repository';
 import type { CallKind } from './call-kinds';
+import { WebhookDirectory } from './webhook-directory.service';
 
 /**
  * Turns a won terminal transition into webhook deliveries. The transition itself records the event the call owes
@@ -23,15 +24,19 @@ export class WebhookDispatcher {
     private readonly endpoints: WebhookEndpointsRepository,
     private readonly deliveries: WebhookDeliveriesRepository,
     private readonly producer: JobProducer,
+    private readonly directory: WebhookDirectory,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.log = logger.child({ ctx: 'WebhookDispatcher' });
   }
 
-  /** The fields a terminal transition adds: a background call owes an event (a new id, its time). */
-  owed(background: boolean): { webhookEvent?: OwedEvent; webhookPending?: boolean } {
-    return owedEventChanges(background, newId('evt_'));
+  /**
+   * The fields a terminal transition adds: a background call owes an event (a new id, its time), unless its user
+   * has no endpoint to send it to (and there is no WEBHOOK_URL); then it costs no webhook round trip at all.
+   */
+  owed(background: boolean, userId: string): { webhookEvent?: OwedEvent; webhookPending?: boolean } {
+    return owedEventChanges(background && this.directory.mayWant(userId), newId('evt_'));
   }
 
   /**

@@ -27,6 +27,7 @@ import { RedisBus } from '../infra/redis-bus.service';
 import { RedisConnections } from '../infra/redis-connections';
 import { APP_CONFIG, LOGGER } from '../config/tokens';
 import { ApiKeysRepository } from '../persistence/api-keys.repository';
+import { WebhookDeliveriesRepository, WebhookEndpointsRepository } from '../persistence/webhooks.repository';
 import { PersistenceModule } from '../persistence/persistence.module';
 
 /** Config and logger for everything the tool loads (the repositories need them too). */
@@ -45,18 +46,23 @@ class ToolContextModule {
 @Module({})
 class KeysToolModule {
   static forRoot(config: AppConfig): DynamicModule {
+    const withRedis = Boolean(config.redisUrl) || config.redisClusterNodes.length > 0;
     return {
       module: KeysToolModule,
       imports: [ToolContextModule.forRoot(config), PersistenceModule.forRoot(config)],
       providers: [
-        WebhookAdminService,
+        {
+          provide: WebhookAdminService,
+          inject: [WebhookEndpointsRepository, WebhookDeliveriesRepository, RedisBus],
+          useFactory: (e: WebhookEndpointsRepository, d: WebhookDeliveriesRepository, bus: RedisBus) =>
+            new WebhookAdminService(e, d, config, withRedis ? bus : null),
+        },
         RedisConnections,
         RedisBus,
         {
           provide: KeyAdminService,
           inject: [ApiKeysRepository, RedisBus],
-          useFactory: (repo: ApiKeysRepository, bus: RedisBus) =>
-            new KeyAdminService(repo, config.redisUrl || config.redisClusterNodes.length > 0 ? bus : null),
+          useFactory: (repo: ApiKeysRepository, bus: RedisBus) => new KeyAdminService(repo, withRedis ? bus : null),
         },
       ],
     };

@@ -124,6 +124,8 @@ export interface WebhookConfig {
   concurrency: number;
   /** After a per-endpoint rotation, how long the old secret keeps signing too. */
   rotationGraceS: number;
+  /** How often each process re-reads which users have endpoints (changes are also announced on the bus). */
+  directoryRefreshMs: number;
 }
 
 export class ConfigError extends Error {
@@ -234,5 +236,6 @@ function readWebhooks(r: Reader, problems: string[]): WebhookConfig {
     timeoutMs: r.int('WEBHOOK_TIMEOUT_MS', { def: 10_000, min: 100, max: 600_000 }),
     concurrency: r.int('WEBHOOK_CONCURRENCY', { def: 10, min: 1, max: 1000 }),
     rotationGraceS: r.int('WEBHOOK_ROTATION_GRACE_S', { def: 86_400, min: 0, max: 30 * 24 * 3600 }),
+    directoryRefreshMs: r.int('WEBHOOK_DIRECTORY_REFRESH_MS', { def: 10_000, min: 100, max: 3600_000 }),
   };
 }

@@ -67,4 +67,6 @@ export enum BusChannel {
   Terminal = 'terminal',
   /** admin -> api: the key with this hash changed (revoked, limits); drop cached copies. */
   KeyChanged = 'key-changed',
+  /** admin -> api and workers: a webhook endpoint was created, changed or deleted; read the directory again. */
+  WebhooksChanged = 'webhooks-changed',
 }

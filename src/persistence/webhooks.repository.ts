@@ -45,6 +45,12 @@ export class WebhookEndpointsRepository {
     return docs.map(strip);
   }
 
+  /** The users with at least one enabled endpoint (a handful of documents: endpoints are operators' data). */
+  async usersWithEnabled(): Promise<Set<string>> {
+    const docs = await this.model.find({ enabled: true }, { userId: 1 }).lean<{ userId: string }[]>().exec();
+    return new Set(docs.map((d) => d.userId));
+  }
+
   async update(endpointId: string, changes: EndpointChanges): Promise<WebhookEndpointRecord | null> {
     const doc = await this.model
       .findOneAndUpdate({ endpointId }, { $set: changes }, { returnDocument: 'after' })

@@ -61,7 +61,7 @@ export class CallFinisher {
     tokens: Tokens,
     model: string,
   ): Promise<R | null> {
-    const owed = this.webhooks.owed(await this.isBackground(kind, key));
+    const owed = this.webhooks.owed(await this.isBackground(kind, key), key.userId);
     const done = await this.store(
       () => kind.repo.transition(key, ['in_progress'], { ...changes, ...this.usageChanges(tokens, model), ...owed }),
       this.config.storeWriteRetryMs,
@@ -87,7 +87,7 @@ export class CallFinisher {
     produced: { tokens: Tokens; model: string } | null = null,
   ): Promise<boolean> {
     const usage = produced ? this.usageChanges(produced.tokens, produced.model) : {};
-    const owed = this.webhooks.owed(await this.isBackground(kind, key));
+    const owed = this.webhooks.owed(await this.isBackground(kind, key), key.userId);
     const changes = { status: 'failed', error, errorStatus, ...usage, ...owed } as CallChanges<R>;
     const failed = await this.store(
       () => kind.repo.transition(key, ACTIVE_STATUSES, changes),

@@ -167,6 +167,24 @@ describe('no MongoDB on the way of a call that keeps nothing', () => {
     });
   });
 
+  it('a background call of a user without webhook endpoints makes 3 MongoDB round trips, none for webhooks', async () => {
+    const workerBefore = workerMongo.snapshot();
+    const { value, api } = await counted(() =>
+      alice.responses.create({ model: uniqueName('gpt-bg-trips-'), input: 'kept', background: true }),
+    );
+    const done = await waitFor('completed', async () => {
+      const r = await alice.responses.retrieve(value.id);
+      return r.status === 'completed' ? r : undefined;
+    });
+    expect(done.output_text).toContain('Mock');
+    // Give a webhook dispatch that should not happen the time to show up.
+    await new Promise((r) => setTimeout(r, 300));
+    const worker = Object.fromEntries(
+      Object.entries(diffCounts(workerMongo.snapshot(), workerBefore)).filter(([name]) => !MONITORING.test(name)),
+    );
+    expect({ api, worker }).toEqual({ api: { insert: 1 }, worker: { findAndModify: 2 } });
+  });
+
   it('a failed upstream call is the client error it was, and its tombstone says failed', async () => {
     const model = uniqueName('gpt-eph-fail-');
     const err = await alice.chat.completions
