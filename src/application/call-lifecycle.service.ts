@@ -72,10 +72,13 @@ export class CallLifecycle {
     armed: ArmedWait,
     clientGone: AbortSignal,
   ): Promise<R | null> {
-    const read = () => this.heldResult(record);
+    const read = async (carried: string | undefined) =>
+      carried ? withResult(record, JSON.parse(carried) as Record<string, unknown>) : this.heldResult(record);
     const result = await this.waiter.waitHeld(armed, read, this.config.syncTimeoutMs, clientGone);
-    const done = async (r: R | null) => {
-      if (r) await this.forgetHeld(record);
+    const done = (r: R | null) => {
+      // Sent beside the answer rather than before it (best-effort; the result expires anyway).
+      if (r) void this.forgetHeld(record, store.logsEvents(record));
+      return Promise.resolve();
     };
     return this.answer(store, keyOf(record), result, async () => (await this.stopHeld(store, record)) ?? null, done);
   }
@@ -116,9 +119,9 @@ export class CallLifecycle {
   }
 
   /** What a call without a record leaves in Redis once answered: its result and event log go (best-effort). */
-  async forgetHeld(record: CallRecord): Promise<void> {
+  async forgetHeld(record: CallRecord, logged: boolean): Promise<void> {
     const id = record.responseId;
-    await Promise.allSettled([this.held.dropResult(id), this.events.delete(id)]);
+    await Promise.allSettled([this.held.dropResult(id), logged ? this.events.delete(id) : Promise.resolve()]);
   }
 
   private async answer<R extends CallRecord>(

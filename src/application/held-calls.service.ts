@@ -68,7 +68,7 @@ export class HeldCalls {
       yield* this.streams.frames(kind, format, record, -1, clientGone, { cancelOnDisconnect: true, held });
     } finally {
       await slot();
-      await this.calls.forgetHeld(record);
+      await this.calls.forgetHeld(record, kind.logsEvents(record));
     }
   }
 }

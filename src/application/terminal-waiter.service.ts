@@ -7,7 +7,8 @@ import type { CallRecordStore } from '../persistence/call-records.repository';
 
 /** A listener armed before its call is enqueued: `next` returns at the next notice (or one that came already). */
 export interface ArmedWait {
-  next(ms: number, signal: AbortSignal): Promise<void>;
+  /** Resolves with the notice's result, when it carried one (a call that keeps nothing). */
+  next(ms: number, signal: AbortSignal): Promise<string | undefined>;
   stop(): void;
 }
 
@@ -25,17 +26,23 @@ const SAFETY_MS = 5000;
  */
 @Injectable()
 export class TerminalWaiter implements OnModuleInit {
-  private readonly listeners = new Map<string, Set<() => void>>();
+  private readonly listeners = new Map<string, Set<(result?: string) => void>>();
 
   constructor(private readonly bus: RedisBus) {}
 
   async onModuleInit(): Promise<void> {
-    await this.bus.subscribe(BusChannel.Terminal, (id) => this.listeners.get(id)?.forEach((wake) => wake()));
+    // A notice is the call's id, or its id, a newline and its result (domain/ephemeral).
+    await this.bus.subscribe(BusChannel.Terminal, (msg) => {
+      const nl = msg.indexOf('\n');
+      const id = nl < 0 ? msg : msg.slice(0, nl);
+      const result = nl < 0 ? undefined : msg.slice(nl + 1);
+      this.listeners.get(id)?.forEach((wake) => wake(result));
+    });
     this.bus.onReconnect(() => this.listeners.forEach((set) => set.forEach((wake) => wake())));
   }
 
   /** Calls `wake` on each terminal notice for the call (and after a reconnect); returns the unregister. */
-  listen(id: string, wake: () => void): () => void {
+  listen(id: string, wake: (result?: string) => void): () => void {
     const set = this.listeners.get(id) ?? new Set();
     this.listeners.set(id, set);
     set.add(wake);
@@ -48,26 +55,31 @@ export class TerminalWaiter implements OnModuleInit {
   /** Listens for a call's notices from now on, so not even one published before the first wait is missed. */
   arm(id: string): ArmedWait {
     let notified = false;
+    let carried: string | undefined;
     let wake: (() => void) | null = null;
-    const stop = this.listen(id, () => {
+    const stop = this.listen(id, (result) => {
       notified = true;
+      carried ??= result;
       wake?.();
     });
     const next = async (ms: number, signal: AbortSignal) => {
       if (!notified) await sleepOrWake(new Promise<void>((resolve) => (wake = resolve)), ms, signal);
+      const result = carried;
       notified = false;
+      carried = undefined;
       wake = null;
+      return result;
     };
     return { next, stop };
   }
 
   /**
-   * Waits for a call that has no MongoDB record: `read` gives its result from Redis (null until it ended). It is read
-   * when a notice comes, and otherwise only as the rare safety check.
+   * Waits for a call that has no MongoDB record: `read` gives its result, from the notice that carried it or else from
+   * Redis (null until it ended). It is read when a notice comes, and otherwise only as the rare safety check.
    */
   async waitHeld<R>(
     armed: ArmedWait,
-    read: () => Promise<R | null>,
+    read: (carried: string | undefined) => Promise<R | null>,
     timeoutMs: number,
     signal: AbortSignal,
   ): Promise<WaitResult<R>> {
@@ -76,9 +88,9 @@ export class TerminalWaiter implements OnModuleInit {
       for (;;) {
         const left = deadline - Date.now();
         if (left <= 0) return { kind: 'timeout' };
-        await armed.next(Math.min(SAFETY_MS, left), signal);
+        const carried = await armed.next(Math.min(SAFETY_MS, left), signal);
         if (signal.aborted) return { kind: 'aborted' };
-        const record = await read();
+        const record = await read(carried);
         if (record) return { kind: 'done', record };
       }
     } finally {

@@ -90,19 +90,10 @@ export class CallJobProcessor {
     };
     const store = this.ephemeralStore(handlers.kind, job, payload);
     if (!store) return handlers.run(handlers.kind, payload, ctx, route.overChat);
-    if (store.rerun) {
+    if (store.rerun && store.records.answered) {
       // Answered before its worker stopped: only the tombstone was missing, and the upstream is not called again.
-      const mark = await this.ephemeral.answered(payload.responseId);
-      if (mark) {
-        await this.finisher.store(() => store.records.replayAnswered(mark), this.config.storeWriteRetryMs);
-        return 'completed';
-      }
-      if (store.records.forgotten) {
-        // Its content already gone from the job, its answer never handed over: it cannot be run again.
-        const message = `The ${handlers.noun} could not be completed.`;
-        await this.finisher.store(() => store.records.abandon(message), this.config.storeWriteRetryMs);
-        return 'failed';
-      }
+      await this.finisher.store(() => store.records.replayAnswered(), this.config.storeWriteRetryMs);
+      return 'completed';
     }
     const outcome = await handlers.run(withRepo(handlers.kind, store.records), payload, ctx, route.overChat);
     // After the answer: the usage tombstone (retried while MongoDB is away; the job is handed back after that).
@@ -119,10 +110,8 @@ export class CallJobProcessor {
     if (!payload.call) return null;
     const rerun = (job.attemptsStarted ?? 1) > 1 || (payload.attemptsBefore ?? 0) > 0;
     const record = revive<CallRecord>(payload.call);
-    // Best effort: should it fail, the content still goes with the job a moment later.
-    const forget = (contentless: CallRecord) =>
-      job.updateData({ ...job.data, call: { ...contentless } }).catch(() => undefined);
-    return { records: new EphemeralCallStore(record, rerun, this.ephemeral, kind.repo, forget), rerun };
+    const own = { key: `${job.queueQualifiedName}:${job.id}`, dataWith: (call: CallRecord) => ({ ...job.data, call }) };
+    return { records: new EphemeralCallStore(record, rerun, this.ephemeral, kind.repo, own), rerun };
   }
 
   /**

@@ -1,3 +1,4 @@
+import { EphemeralCallStore } from './ephemeral-call-store';
 import { Inject, Injectable } from '@nestjs/common';
 import { type CallKind, kindLabel } from '../application/call-kinds';
 import type { AppConfig } from '../config/app-config';
@@ -158,7 +159,8 @@ export class CallFinisher {
     const [, ...notices] = await Promise.allSettled([
       this.limiter.release(record.keyId, id),
       kind.logsEvents(record) ? this.events.append(id, [kind.terminalEvent(record)]) : Promise.resolve(),
-      this.bus.publish(BusChannel.Terminal, id),
+      // A call that keeps nothing was announced with its result, by the step that ended it (EphemeralCalls.finish).
+      kind.repo instanceof EphemeralCallStore ? Promise.resolve() : this.bus.publish(BusChannel.Terminal, id),
     ]);
     for (const n of notices) {
       // Tailers and waiters also re-read MongoDB, so a lost notice only delays them.

@@ -1,18 +1,18 @@
 import { chatRecord, fake } from '../../test/support/fakes';
 import { tombstoneOf } from '../domain/ephemeral';
-import type { ChatCompletionRecord } from '../domain/call';
+import type { CallRecord } from '../domain/call';
 import type { EphemeralCalls } from '../infra/ephemeral-calls.service';
 import type { CallRecordStore } from '../persistence/call-records.repository';
 import { EphemeralCallStore } from './ephemeral-call-store';
 
 const SECRET = 'the content nobody may keep';
+const KEY = { userId: 'u1', responseId: 'chatcmpl-1' };
 
-function setup(record = chatRecord(), rerun = false) {
+function setup(record: CallRecord = chatRecord(), rerun = false) {
   const steps: string[] = [];
-  const results: { id: string; result: Record<string, unknown> }[] = [];
-  const forgotten: ChatCompletionRecord[] = [];
-  const tombstones: ChatCompletionRecord[] = [];
-  const repo = fake<CallRecordStore<ChatCompletionRecord>>({
+  const finished: { jobKey: string; jobData: Record<string, unknown>; result: Record<string, unknown> }[] = [];
+  const tombstones: CallRecord[] = [];
+  const repo = fake<CallRecordStore<CallRecord>>({
     contentless: (r) => tombstoneOf(r, {}),
     putTombstone: async (r) => {
       steps.push('tombstone');
@@ -20,16 +20,17 @@ function setup(record = chatRecord(), rerun = false) {
     },
   });
   const redis = fake<EphemeralCalls>({
-    putResult: async (id, result) => {
-      steps.push('result');
-      results.push({ id, result: result as Record<string, unknown> });
+    finish: async (_id, jobKey, jobData, result) => {
+      steps.push('finish');
+      finished.push({ jobKey, jobData: jobData as never, result: result as never });
     },
   });
-  const store = new EphemeralCallStore(record, rerun, redis, repo, async (c) => {
-    steps.push('forget');
-    forgotten.push(c);
-  });
-  return { store, steps, results, forgotten, tombstones };
+  const job = {
+    key: 'bq:calls-default:chatcmpl-1',
+    dataWith: (call: CallRecord) => ({ responseId: KEY.responseId, call }),
+  };
+  const store = new EphemeralCallStore(record, rerun, redis, repo, job);
+  return { store, steps, finished, tombstones };
 }
 
 const withSecret = () =>
@@ -38,41 +39,40 @@ const withSecret = () =>
   });
 
 describe('EphemeralCallStore', () => {
-  it('lets the job forget the content before the answer is handed over', async () => {
-    const { store, steps, forgotten } = setup(withSecret());
+  it('ends the call in one step: the job forgets the content as the api gets the answer', async () => {
+    const { store, steps, finished } = setup(withSecret());
     await store.claim();
-    await store.transition({ userId: 'u1', responseId: 'chatcmpl-1' }, ['in_progress'], { status: 'completed' });
-    expect(steps).toEqual(['forget', 'result']);
-    expect(forgotten).toHaveLength(1);
-    expect(JSON.stringify(forgotten[0])).not.toContain(SECRET);
-    expect(forgotten[0].status).toBe('completed');
+    await store.transition(KEY, ['in_progress'], { status: 'completed' });
+    expect(steps).toEqual(['finish']);
+    expect(finished[0].jobKey).toBe('bq:calls-default:chatcmpl-1');
+    const kept = finished[0].jobData.call as CallRecord;
+    expect(JSON.stringify(kept)).not.toContain(SECRET);
+    expect(kept.status).toBe('completed');
+    expect(finished[0].result.status).toBe('completed');
     await store.flush('completed');
-    expect(steps).toEqual(['forget', 'result', 'tombstone']);
+    expect(steps).toEqual(['finish', 'tombstone']);
   });
 
   it('forgets nothing on a step that does not end the call', async () => {
     const { store, steps } = setup(withSecret());
     await store.claim();
-    await store.transition({ userId: 'u1', responseId: 'chatcmpl-1' }, ['in_progress'], { upstreamCalls: 2 });
+    await store.transition(KEY, ['in_progress'], { upstreamCalls: 2 });
     expect(steps).toEqual([]);
-    expect(store.forgotten).toBe(false);
   });
 
-  it('a job run again with its content gone ends failed for the api, its usage kept, without running', async () => {
+  it('a job run again whose data holds the finished record was answered: its tombstone, with usage, nothing more', async () => {
     const usage = { input_text: 3, output_text: 5 };
-    const done = chatRecord({
-      status: 'completed',
-      commonData: { ...chatRecord().commonData, usage } as never,
-    });
-    const { store, steps, results, tombstones } = setup(tombstoneOf(done, {}), true);
-    expect(store.forgotten).toBe(true);
-    await store.abandon('The chat completion could not be completed.');
-    expect(steps).toEqual(['result', 'tombstone']);
-    expect(results[0].result.status).toBe('failed');
-    expect(results[0].result.error).toEqual({
-      code: 'server_error',
-      message: 'The chat completion could not be completed.',
-    });
+    const done = chatRecord({ status: 'completed', commonData: { ...chatRecord().commonData, usage } as never });
+    const { store, steps, tombstones } = setup(tombstoneOf(done, {}), true);
+    expect(store.answered).toBe(true);
+    await store.replayAnswered();
+    expect(steps).toEqual(['tombstone']);
     expect(tombstones[0].commonData.usage).toEqual(usage);
+    expect(tombstones[0].status).toBe('completed');
+  });
+
+  it('a job run again that still holds the content was never answered', () => {
+    const { store } = setup(withSecret(), true);
+    expect(store.answered).toBe(false);
   });
 });

@@ -10,9 +10,6 @@ import { applyChanges, resultOf } from '../domain/ephemeral';
 import type { EphemeralCalls } from '../infra/ephemeral-calls.service';
 import type { CallRecordStore } from '../persistence/call-records.repository';
 
-/** What the mark of an answered call keeps: the tombstone's own fields, never the call's content. */
-const MARK_FIELDS = ['status', 'error', 'errorStatus', 'startedAt', 'completedAt', 'cancelledAt', 'route'] as const;
-
 /**
  * The record of a call that keeps nothing, for the one job that runs it: it lives in the job's data and in memory,
  * the cancel flag is read from Redis, the finished record goes to the api over Redis, and the only MongoDB write is
@@ -27,11 +24,8 @@ export class EphemeralCallStore<R extends CallRecord> implements CallRecordStore
     private readonly rerun: boolean,
     private readonly results: EphemeralCalls,
     private readonly repo: CallRecordStore<R>,
-    /**
-     * Replaces the job's copy of the call with one without its content. Called before the answer is handed over, so
-     * once a client has its answer the request is nowhere in Redis (the job itself goes a MongoDB write later).
-     */
-    private readonly forget: (contentless: R) => Promise<void>,
+    /** The job's hash, and its data once the call is over: the finished record without its content. */
+    private readonly job: { key: string; dataWith(contentless: R): object },
   ) {}
 
   claim(): Promise<R | null> {
@@ -50,9 +44,13 @@ export class EphemeralCallStore<R extends CallRecord> implements CallRecordStore
     if (!from.includes(this.record.status)) return null;
     const next = applyChanges(this.record, changes as Record<string, unknown>);
     if (TERMINAL_STATUSES.includes(next.status)) {
-      // The content out of the job, then the answer (the api is waiting on it); the tombstone once the run is over.
-      await this.forget(this.repo.contentless(next));
-      await this.results.putResult(key.responseId, resultOf(next), markOf(next));
+      // In one step the job forgets the content and the api gets the answer; the tombstone once the run is over.
+      await this.results.finish(
+        key.responseId,
+        this.job.key,
+        this.job.dataWith(this.repo.contentless(next)),
+        resultOf(next),
+      );
       this.tombstone = next;
     }
     this.record = next;
@@ -75,36 +73,17 @@ export class EphemeralCallStore<R extends CallRecord> implements CallRecordStore
     if (tombstone) await this.repo.putTombstone(tombstone);
   }
 
-  /** A job run again after its call was answered: the tombstone from the mark, and no second upstream call. */
-  async replayAnswered(mark: Record<string, unknown>): Promise<void> {
-    const { usage, costCoins, ...fields } = mark as { usage: R['commonData']['usage']; costCoins: number };
-    const commonData = { ...this.record.commonData, usage, costCoins };
-    const record = { ...this.record, ...fields, commonData } as R;
-    for (const f of ['startedAt', 'completedAt', 'cancelledAt'] as const) {
-      const v = record[f] as unknown;
-      if (typeof v === 'string') (record as Record<string, unknown>)[f] = new Date(v);
-    }
-    await this.repo.putTombstone(record);
-  }
-
   /**
-   * A job run again whose call had let its content go for an answer that was never handed over (its worker stopped
-   * in between): the api is told it failed, and the tombstone keeps the usage the upstream reported.
+   * Whether this job's call was answered before: its data then holds the finished record (content gone), which is
+   * its tombstone; a job still holding the content was never answered (the two change in one step).
    */
-  async abandon(message: string): Promise<void> {
-    const failed = {
-      ...this.record,
-      status: 'failed',
-      error: { code: 'server_error', message },
-      errorStatus: 500,
-    } as R;
-    await this.results.putResult(failed.responseId, resultOf(failed), markOf(failed));
-    await this.repo.putTombstone(failed);
+  get answered(): boolean {
+    return TERMINAL_STATUSES.includes(this.record.status);
   }
 
-  /** Whether this is the job's copy of a call that already let its content go (see `forget`). */
-  get forgotten(): boolean {
-    return TERMINAL_STATUSES.includes(this.record.status);
+  /** A job run again after its call was answered: its tombstone, and no second upstream call. */
+  async replayAnswered(): Promise<void> {
+    await this.repo.putTombstone(this.record);
   }
 
   private cancelled(): R {
@@ -156,11 +135,4 @@ export class EphemeralCallStore<R extends CallRecord> implements CallRecordStore
   clearWebhookPending(): Promise<void> {
     return Promise.resolve();
   }
-}
-
-function markOf(r: CallRecord): Record<string, unknown> {
-  const mark: Record<string, unknown> = Object.fromEntries(MARK_FIELDS.map((f) => [f, r[f]]));
-  mark.usage = r.commonData.usage;
-  mark.costCoins = r.commonData.costCoins;
-  return mark;
 }
