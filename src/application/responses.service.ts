@@ -1,7 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/tokens';
-import { ACTIVE_STATUSES, callerFields, isReadable, keyOf, newCallRecord, type ResponseRecord } from '../domain/call';
+import {
+  ACTIVE_STATUSES,
+  callerFields,
+  isReadable,
+  keyOf,
+  newCallRecord,
+  newResponseFields,
+  type ResponseRecord,
+} from '../domain/call';
 import type { Caller } from '../domain/caller';
 import { isEphemeral, stamped } from '../domain/ephemeral';
 import { AppError } from '../domain/errors';
@@ -72,12 +80,7 @@ export class ResponsesService {
     const slot = req.stream ? await this.streams.openSlot(caller) : null;
     const fresh = {
       ...newCallRecord({ ...callerFields(caller, ctx), responseId, request: body.raw, ...req, route }),
-      inputItems: toInputItems(req.input),
-      output: [],
-      usage: null,
-      incompleteDetails: null,
-      ...place,
-      conversationAppendedAt: null,
+      ...newResponseFields(toInputItems(req.input), place),
     };
     // Only a stream needs the log at once; a background call's log starts when a stream or the worker needs it.
     const firstEvents = (r: ResponseRecord) => (req.stream ? this.kind.acceptedEvents(r) : []);

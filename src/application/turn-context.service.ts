@@ -1,16 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { ACTIVE_STATUSES } from '../domain/call';
+import { ACTIVE_STATUSES, type TurnPlace } from '../domain/call';
 import type { Caller } from '../domain/caller';
 import { AppError } from '../domain/errors';
 import { ConversationsRepository } from '../persistence/conversations.repository';
 import { ResponsesRepository } from '../persistence/responses.repository';
 
-/** What a new turn continues: the responses before it (oldest first), or a conversation. */
-export interface TurnPlace {
-  previousResponseId: string | null;
-  chain: string[];
-  conversationId: string | null;
-}
+export type { TurnPlace };
 
 /**
  * Resolves `previous_response_id` and `conversation` when a turn is created, owner-scoped and before anything is

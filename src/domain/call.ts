@@ -175,6 +175,21 @@ export interface ResponseRecord extends CallRecord {
   conversationAppendedAt: Date | null;
 }
 
+/** What a new response continues (resolved from `previous_response_id` or `conversation`). */
+export interface TurnPlace {
+  previousResponseId: string | null;
+  chain: string[];
+  conversationId: string | null;
+}
+
+/** A freshly accepted response: the shared record, its input as items, nothing produced yet, its place in a chain. */
+export function newResponseFields(
+  inputItems: Record<string, unknown>[],
+  place: TurnPlace,
+): Omit<ResponseRecord, keyof CallRecord> {
+  return { inputItems, output: [], usage: null, incompleteDetails: null, ...place, conversationAppendedAt: null };
+}
+
 /**
  * A stored chat completion. The request's messages are in commonData.requestRawData, the upstream's answer in
  * commonData.responseRawData, and the ChatCompletion we serve (with our id) in commonData.openAIStoredBody once done.
