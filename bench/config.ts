@@ -35,7 +35,7 @@ export const C = {
   stream: { rounds: 3, perRound: 5, tokens: 20, tokenDelayMs: 10 },
   memQueued: { checkpoints: [5000, 10000], concurrency: 64, workerConcurrency: 10, warmup: 300 },
   memStreams: { streams: 500, tokens: 60, tokenDelayMs: 400, settleMs: 3000 },
-  cost: { jobs: 100, syncCalls: 200, cpuCalls: 300, warmup: 10, concurrency: 8 },
+  cost: { jobs: 100, syncCalls: 500, cpuWarmup: 300, warmup: 10, concurrency: 8 },
 };
 
 /** BENCH_QUICK=1: a smoke run with small sizes (figures not comparable; for working on the bench). */
@@ -46,7 +46,7 @@ if (process.env.BENCH_QUICK === '1') {
   Object.assign(C.stream, { rounds: 1, perRound: 3 });
   Object.assign(C.memQueued, { checkpoints: [500, 1000], warmup: 50 });
   Object.assign(C.memStreams, { streams: 50, tokens: 30 });
-  Object.assign(C.cost, { jobs: 50, syncCalls: 40, cpuCalls: 60, warmup: 10 });
+  Object.assign(C.cost, { jobs: 50, syncCalls: 60, cpuWarmup: 30, warmup: 10 });
 }
 
 /**

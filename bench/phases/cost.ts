@@ -99,7 +99,15 @@ export async function phaseCost(ctx: Ctx) {
       },
     };
 
-    // A synchronous chat completion (store: false), for comparison.
+    // A synchronous chat completion (store: false), for comparison. Its code is warmed up first, as the peer's is
+    // (the peer has served the sync phase by now): the CPU figure is a warm process's, not the JIT's first compiles.
+    const sw = await L.runLoad({
+      concurrency: 4,
+      count: C.cost.cpuWarmup,
+      op: () => chatOnce({ name: 'ours', pool: st.pool, headers: AUTH }),
+    });
+    if (sw.errors) throw new Error(`chat errors: ${sw.firstError}`);
+    await L.sleep(300);
     const s0 = snap();
     const sw0 = proxies.mongoApi.wireMs;
     const sc0 = { api: L.cpuMs(st.api.pid), worker: L.cpuMs(st.workers[0].pid) };
@@ -147,11 +155,11 @@ export async function phaseCost(ctx: Ctx) {
     const pool = new Pool(ctx.peerUrl, { connections: 16 });
     try {
       const t = { name: 'peer' as const, pool, headers: peerHeaders(ctx) };
-      await L.runLoad({ concurrency: 4, count: C.cost.warmup, op: () => chatOnce(t) });
+      await L.runLoad({ concurrency: 4, count: C.cost.cpuWarmup, op: () => chatOnce(t) });
       const p0 = L.cpuMs(ctx.peerPid);
-      const res = await L.runLoad({ concurrency: 4, count: C.cost.cpuCalls, op: () => chatOnce(t) });
+      const res = await L.runLoad({ concurrency: 4, count: C.cost.syncCalls, op: () => chatOnce(t) });
       if (res.errors) throw new Error(`peer errors: ${res.firstError}`);
-      peerCpu = { calls: C.cost.cpuCalls, msPerCall: L.round((L.cpuMs(ctx.peerPid) - p0) / C.cost.cpuCalls, 3) };
+      peerCpu = { calls: C.cost.syncCalls, msPerCall: L.round((L.cpuMs(ctx.peerPid) - p0) / C.cost.syncCalls, 3) };
     } finally {
       await pool.close().catch(() => undefined);
     }

@@ -4,6 +4,9 @@ import { chatBody, type Ctx, mockConfig, type Target, ZERO_MOCK } from '../conte
 import * as L from '../lib';
 import { withLatencyStack } from './targets';
 
+/** The stream kind measured for the record (no target): a response stored as Responses store by default. */
+export const STORED_RESPONSES = 'responses stored (store: true, its record written first)';
+
 interface StreamStats {
   n: number;
   errors: number;
@@ -23,9 +26,17 @@ async function measureStreams(ctx: Ctx, targets: Target[]) {
       `mock paced ${C.stream.tokens} tokens x ${C.stream.tokenDelayMs} ms`,
   );
   await mockConfig(ctx, { ...ZERO_MOCK, tokens: C.stream.tokens, tokenDelayMs: C.stream.tokenDelayMs });
+  // The targets compare like with like: a call that keeps nothing, as the peer keeps nothing. A stored response
+  // (Responses' default) writes its record first, on the test database: reported beside them.
   const kinds = [
     {
       kind: 'responses',
+      path: '/v1/responses',
+      body: { model: C.model, input: PROMPT, stream: true, store: false },
+      isToken: L.responsesToken,
+    },
+    {
+      kind: STORED_RESPONSES,
       path: '/v1/responses',
       body: { model: C.model, input: PROMPT, stream: true },
       isToken: L.responsesToken,

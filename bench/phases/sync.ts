@@ -24,7 +24,7 @@ export async function phaseSync(ctx: Ctx, fixed: Target[]) {
         const order = targets.map((_, i) => targets[(i + r) % targets.length]); // rotate per round
         for (const t of order) {
           const res = await L.runLoad({ concurrency: conc, durationMs: C.sync.roundMs[conc], op: () => chatOnce(t) });
-          lat[t.name].push(...res.latencies);
+          for (const v of res.latencies) lat[t.name].push(v);
           errs[t.name] += res.errors;
           if (res.errors) log(`   ${t.name} c${conc}: ${res.errors} errors, first: ${res.firstError}`);
         }
