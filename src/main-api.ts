@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { configOrExit } from './config/boot';
+import { configOrExit, startOrExit } from './config/boot';
 import { bootSummary } from './config/boot-summary';
 import { configureHttp, drainHttp, openRequests } from './http/http-app';
 import { mountQueueBoard, QUEUE_BOARD_PATH } from './http/queue-board';
@@ -46,4 +46,4 @@ async function bootstrap(): Promise<void> {
   );
 }
 
-void bootstrap();
+startOrExit('api', bootstrap);

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { configOrExit } from './config/boot';
+import { configOrExit, startOrExit } from './config/boot';
 import { bootSummary } from './config/boot-summary';
 import { createLogger, PinoNestLogger } from './infra/logger';
 import { onStopSignal } from './infra/shutdown';
@@ -39,4 +39,4 @@ async function bootstrap(): Promise<void> {
   );
 }
 
-void bootstrap();
+startOrExit('worker', bootstrap);
