@@ -19,6 +19,12 @@ const NO_SLOT_DELAY_MS = 100;
 /** How long a job of a key that holds its share of this process waits before it is offered again. */
 const KEY_SHARE_DELAY_MS = 250;
 /**
+ * After handing such a job back, how long this process fetches nothing (unless a slot frees first): the key's other
+ * waiting jobs would be fetched and handed back too, every one of them, every KEY_SHARE_DELAY_MS. So the slots kept
+ * for other keys are offered at most this often, and a newcomer's job (first by priority) waits at most this long.
+ */
+const KEY_SHARE_HOLD_MS = 100;
+/**
  * The rate limit of a route without `rpm`: never reached, but BullMQ honours a pause after a 429 (`queue.rateLimit`)
  * only on a queue that has a limiter.
  */
@@ -44,6 +50,9 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
   private drained?: Promise<void>;
   private readonly log: Logger;
   private readonly slots: ProcessSlots;
+  /** Set while fetching is held after a key-share hand-back (KEY_SHARE_HOLD_MS). */
+  private hold: NodeJS.Timeout | null = null;
+  private fetching = true;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -54,15 +63,42 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
     private readonly metrics: Metrics,
   ) {
     this.log = logger.child({ ctx: 'JobWorker' });
-    // With one queue, its own concurrency is the budget; with several, fetching pauses while the budget is spent.
-    const several = () => this.workers.length > 1;
     this.slots = new ProcessSlots(
       config.workerConcurrency,
       // Fair share: one key never holds the slots kept for the others.
       Math.max(1, config.workerConcurrency - config.workerReservedSlots),
-      () => several() && this.workers.forEach((w) => void w.pause(true)),
-      () => several() && !this.drained && this.workers.forEach((w) => w.resume()),
+      () => this.refetch(),
+      () => this.refetch(),
     );
+  }
+
+  /**
+   * Whether the workers fetch jobs: not once draining, not while a key-share hold lasts, and, with several queues,
+   * not while the budget is spent (with one queue its own concurrency is the budget).
+   */
+  private refetch(): void {
+    const spent = this.workers.length > 1 && this.slots.inUse >= this.slots.size;
+    const want = !this.drained && this.hold === null && !spent;
+    if (want === this.fetching) return;
+    this.fetching = want;
+    for (const w of this.workers) {
+      if (want) void w.resume();
+      else void w.pause(true);
+    }
+  }
+
+  private holdFetching(): void {
+    if (this.hold) return;
+    this.hold = setTimeout(() => this.endHold(), KEY_SHARE_HOLD_MS);
+    this.hold.unref();
+    this.refetch();
+  }
+
+  private endHold(): void {
+    if (!this.hold) return;
+    clearTimeout(this.hold);
+    this.hold = null;
+    this.refetch();
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -153,6 +189,7 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
     };
     const owner = job.data?.keyId;
     const taken = this.slots.tryTake(owner);
+    if (taken === 'owner-share') this.holdFetching();
     if (taken !== 'taken')
       return handBack(
         taken === 'full' ? NO_SLOT_DELAY_MS : KEY_SHARE_DELAY_MS,
@@ -169,6 +206,8 @@ export class JobWorkerService implements OnApplicationBootstrap, OnApplicationSh
       throw err;
     } finally {
       this.slots.give(owner);
+      // A freed slot may be the owner's again, or another key's: fetch at once.
+      this.endHold();
     }
   }
 

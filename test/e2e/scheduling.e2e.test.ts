@@ -10,6 +10,7 @@ import { type MockCall, type MockUpstream, startMockUpstream } from '../../tools
 import { sleep, uniqueName } from '../support/env';
 import { pollUntilTerminal, terminalStatuses, waitForMockCall } from '../support/poll';
 import { KEYS, type Stack, startStack, UPSTREAM_KEY } from '../support/stack';
+import { sampleSum, scrape } from '../support/metrics';
 import { openStores, type StackStores } from '../support/stores';
 
 let small: MockUpstream;
@@ -200,3 +201,38 @@ async function waitForRunning(mock: MockUpstream, keyPrefix: string, n: number, 
   }
   throw new Error(`fewer than ${n} ${keyPrefix} calls running after ${timeoutMs} ms`);
 }
+
+it("does not hand a key's whole backlog back over and over while the key holds its share", async () => {
+  const keyShareHandBacks = async () => {
+    const texts = await Promise.all(stack.workerUrls.map(async (u) => (await scrape(u)).text));
+    return texts.reduce((n, t) => n + (sampleSum(t, 'job_handbacks_total', { reason: 'key_share' }) || 0), 0);
+  };
+  const before = await keyShareHandBacks();
+  // 40 jobs of one key: 6 run (3 per worker, one slot each kept for other keys), 34 wait.
+  const flood = await Promise.all(
+    Array.from({ length: 40 }, (_, i) =>
+      alice.responses.create({
+        model: 'plain-model',
+        input: `backlog ${i}`,
+        background: true,
+        metadata: { mock_key: uniqueName('backlog-'), mock_latency_ms: '1500' },
+      }),
+    ),
+  );
+  await waitForRunning(main, 'backlog-', 6, 10_000);
+  const from = performance.now();
+  await sleep(1500);
+  const seconds = (performance.now() - from) / 1000;
+  const handBacks = (await keyShareHandBacks()) - before;
+  process.stdout.write(`key-share hand-backs with 34 jobs waiting: ${handBacks} in ${seconds.toFixed(1)} s\n`);
+  // Each worker offers its kept slot to one of them at most every 100 ms (KEY_SHARE_HOLD_MS), from the flood on;
+  // handing every waiting job back every 250 ms would be about 200 here.
+  expect(handBacks).toBeLessThanOrEqual(Math.ceil(2 * 10 * (seconds + 1)) + 4);
+  const statuses = await terminalStatuses(
+    alice,
+    flood.map((r) => r.id),
+    60_000,
+    500,
+  );
+  expect([...statuses.values()]).toEqual(Array(40).fill('completed'));
+}, 90_000);
