@@ -18,12 +18,12 @@ export function configOrExit(role: Role): AppConfig {
  * already taken says which setting it is.
  */
 export function startOrExit(role: Role, boot: () => Promise<void>): void {
-  boot().catch((err: NodeJS.ErrnoException & { port?: number }) => {
+  boot().catch((err: (NodeJS.ErrnoException & { port?: number }) | null | undefined) => {
     const setting = role === 'api' ? 'PORT' : 'WORKER_HTTP_PORT';
     const why =
-      err.code === 'EADDRINUSE'
-        ? `port ${err.port ?? '?'} is already in use: set ${setting} to a free port${role === 'api' ? '' : ' (0: no listener)'}`
-        : (err.stack ?? err.message ?? String(err));
+      err?.code === 'EADDRINUSE'
+        ? `port ${err?.port ?? '?'} is already in use: set ${setting} to a free port${role === 'api' ? '' : ' (0: no listener)'}`
+        : (err?.stack ?? err?.message ?? String(err));
     process.stderr.write(`${role} could not start: ${why}\n`);
     process.exit(1);
   });

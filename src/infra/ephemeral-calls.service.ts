@@ -67,7 +67,7 @@ export class EphemeralCalls {
    */
   async finish(id: string, jobKey: string, jobData: object, result: object): Promise<void> {
     const json = JSON.stringify(result);
-    const notice = json.length <= NOTICE_RESULT_MAX ? `${id}\n${json}` : id;
+    const notice = Buffer.byteLength(json) <= NOTICE_RESULT_MAX ? `${id}\n${json}` : id;
     const channel = this.bus.channel(BusChannel.Terminal);
     await this.r.finishHeld(
       jobKey,

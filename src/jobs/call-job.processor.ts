@@ -7,6 +7,7 @@ import type { CallErrorInfo, CallRecord } from '../domain/call';
 import { revive } from '../domain/ephemeral';
 import { EphemeralCalls } from '../infra/ephemeral-calls.service';
 import { JobProducer } from '../infra/job-producer.service';
+import { RateLimiter } from '../infra/rate-limiter.service';
 import { callQueue, JobName, type RunCallPayload } from '../infra/jobs';
 import { CallFinisher } from '../worker/call-finisher.service';
 import { CallRunner, type RunContext, type RunOutcome } from '../worker/call-runner.service';
@@ -42,6 +43,7 @@ export class CallJobProcessor {
     private readonly clients: UpstreamClients,
     private readonly producer: JobProducer,
     private readonly ephemeral: EphemeralCalls,
+    private readonly limiter: RateLimiter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.routes = new Map(
@@ -110,7 +112,13 @@ export class CallJobProcessor {
     if (!payload.call) return null;
     const rerun = (job.attemptsStarted ?? 1) > 1 || (payload.attemptsBefore ?? 0) > 0;
     const record = revive<CallRecord>(payload.call);
-    const own = { key: `${job.queueQualifiedName}:${job.id}`, dataWith: (call: CallRecord) => ({ ...job.data, call }) };
+    const own = {
+      key: `${job.queueQualifiedName}:${job.id}`,
+      dataWith: (call: CallRecord) => ({ ...job.data, call }),
+      // This process's copy follows Redis's: a final failure handled here then sees the call was answered.
+      forgot: (data: object) => void (job.data = data as RunCallPayload),
+      release: () => this.limiter.release(record.keyId, record.responseId),
+    };
     return { records: new EphemeralCallStore(record, rerun, this.ephemeral, kind.repo, own), rerun };
   }
 
@@ -124,6 +132,11 @@ export class CallJobProcessor {
     const store = this.ephemeralStore(handlers.kind, job, payload);
     if (!store) {
       await handlers.fail(handlers.kind, payload, error);
+      return;
+    }
+    if (store.records.answered) {
+      // Its client has the answer already (the tombstone write is what failed, or the job stalled after it).
+      await this.finisher.store(() => store.records.replayAnswered(), this.config.storeWriteRetryMs);
       return;
     }
     await handlers.fail(withRepo(handlers.kind, store.records), payload, error);

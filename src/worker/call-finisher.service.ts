@@ -156,11 +156,13 @@ export class CallFinisher {
     this.metrics.callsFinished.inc({ kind: kindLabel(kind), status: record.status });
     // Independent steps, sent together: stream tailers are woken by the append itself, and synchronous waiters read
     // the record (already final) when the notice wakes them.
+    // A call that keeps nothing released its slot, and was announced with its result, by the step that ended it
+    // (EphemeralCallStore.transition).
+    const held = kind.repo instanceof EphemeralCallStore;
     const [, ...notices] = await Promise.allSettled([
-      this.limiter.release(record.keyId, id),
+      held ? Promise.resolve() : this.limiter.release(record.keyId, id),
       kind.logsEvents(record) ? this.events.append(id, [kind.terminalEvent(record)]) : Promise.resolve(),
-      // A call that keeps nothing was announced with its result, by the step that ended it (EphemeralCalls.finish).
-      kind.repo instanceof EphemeralCallStore ? Promise.resolve() : this.bus.publish(BusChannel.Terminal, id),
+      held ? Promise.resolve() : this.bus.publish(BusChannel.Terminal, id),
     ]);
     for (const n of notices) {
       // Tailers and waiters also re-read MongoDB, so a lost notice only delays them.

@@ -28,6 +28,8 @@ function setup(record: CallRecord = chatRecord(), rerun = false) {
   const job = {
     key: 'bq:calls-default:chatcmpl-1',
     dataWith: (call: CallRecord) => ({ responseId: KEY.responseId, call }),
+    forgot: () => void steps.push('forgot'),
+    release: async () => void steps.push('release'),
   };
   const store = new EphemeralCallStore(record, rerun, redis, repo, job);
   return { store, steps, finished, tombstones };
@@ -43,14 +45,15 @@ describe('EphemeralCallStore', () => {
     const { store, steps, finished } = setup(withSecret());
     await store.claim();
     await store.transition(KEY, ['in_progress'], { status: 'completed' });
-    expect(steps).toEqual(['finish']);
+    // The slot is released first: a client sending its next call on the answer finds it free.
+    expect(steps).toEqual(['release', 'finish', 'forgot']);
     expect(finished[0].jobKey).toBe('bq:calls-default:chatcmpl-1');
     const kept = finished[0].jobData.call as CallRecord;
     expect(JSON.stringify(kept)).not.toContain(SECRET);
     expect(kept.status).toBe('completed');
     expect(finished[0].result.status).toBe('completed');
     await store.flush('completed');
-    expect(steps).toEqual(['finish', 'tombstone']);
+    expect(steps).toEqual(['release', 'finish', 'forgot', 'tombstone']);
   });
 
   it('forgets nothing on a step that does not end the call', async () => {
@@ -66,7 +69,7 @@ describe('EphemeralCallStore', () => {
     const { store, steps, tombstones } = setup(tombstoneOf(done, {}), true);
     expect(store.answered).toBe(true);
     await store.replayAnswered();
-    expect(steps).toEqual(['tombstone']);
+    expect(steps).toEqual(['release', 'tombstone']);
     expect(tombstones[0].commonData.usage).toEqual(usage);
     expect(tombstones[0].status).toBe('completed');
   });

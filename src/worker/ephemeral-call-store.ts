@@ -24,8 +24,16 @@ export class EphemeralCallStore<R extends CallRecord> implements CallRecordStore
     private readonly rerun: boolean,
     private readonly results: EphemeralCalls,
     private readonly repo: CallRecordStore<R>,
-    /** The job's hash, and its data once the call is over: the finished record without its content. */
-    private readonly job: { key: string; dataWith(contentless: R): object },
+    /**
+     * The job's hash, its data once the call is over (the finished record without its content), what to do once
+     * that data is in Redis, and the release of the caller's in-flight slot.
+     */
+    private readonly job: {
+      key: string;
+      dataWith(contentless: R): object;
+      forgot(data: object): void;
+      release(): Promise<void>;
+    },
   ) {}
 
   claim(): Promise<R | null> {
@@ -45,12 +53,11 @@ export class EphemeralCallStore<R extends CallRecord> implements CallRecordStore
     const next = applyChanges(this.record, changes as Record<string, unknown>);
     if (TERMINAL_STATUSES.includes(next.status)) {
       // In one step the job forgets the content and the api gets the answer; the tombstone once the run is over.
-      await this.results.finish(
-        key.responseId,
-        this.job.key,
-        this.job.dataWith(this.repo.contentless(next)),
-        resultOf(next),
-      );
+      // The caller's slot is released first, sent ahead of it on the same connection, so a client that sends its
+      // next call on the answer finds the slot free.
+      const data = this.job.dataWith(this.repo.contentless(next));
+      await Promise.all([this.job.release(), this.results.finish(key.responseId, this.job.key, data, resultOf(next))]);
+      this.job.forgot(data);
       this.tombstone = next;
     }
     this.record = next;
@@ -83,6 +90,7 @@ export class EphemeralCallStore<R extends CallRecord> implements CallRecordStore
 
   /** A job run again after its call was answered: its tombstone, and no second upstream call. */
   async replayAnswered(): Promise<void> {
+    await this.job.release();
     await this.repo.putTombstone(this.record);
   }
 
