@@ -101,24 +101,21 @@ export async function phaseCost(ctx: Ctx) {
 
     // A synchronous chat completion (store: false), for comparison. Its code is warmed up first, as the peer's is
     // (the peer has served the sync phase by now): the CPU figure is a warm process's, not the JIT's first compiles.
-    const sw = await L.runLoad({
-      concurrency: 4,
-      count: C.cost.cpuWarmup,
-      op: () => chatOnce({ name: 'ours', pool: st.pool, headers: AUTH }),
-    });
-    if (sw.errors) throw new Error(`chat errors: ${sw.firstError}`);
-    await L.sleep(300);
+    const chats = async (count: number) => {
+      const res = await L.runLoad({
+        concurrency: 4,
+        count,
+        op: () => chatOnce({ name: 'ours', pool: st.pool, headers: AUTH }),
+      });
+      if (res.errors) throw new Error(`chat errors: ${res.firstError}`);
+      await L.sleep(300);
+    };
+    await chats(C.cost.cpuWarmup);
     const s0 = snap();
     const sw0 = proxies.mongoApi.wireMs;
     const sc0 = { api: L.cpuMs(st.api.pid), worker: L.cpuMs(st.workers[0].pid) };
     await ctx.redis.config('RESETSTAT');
-    const chat = await L.runLoad({
-      concurrency: 4,
-      count: C.cost.syncCalls,
-      op: () => chatOnce({ name: 'ours', pool: st.pool, headers: AUTH }),
-    });
-    if (chat.errors) throw new Error(`chat errors: ${chat.firstError}`);
-    await L.sleep(300);
+    await chats(C.cost.syncCalls);
     const s1 = snap();
     const m = C.cost.syncCalls;
     const syncStats = await commandStats(ctx.redis);

@@ -166,16 +166,7 @@ it("keeps one key's backlog from holding another key's synchronous call back (wi
   for (let i = 0; i < 3; i++) idle.push(await syncCall());
 
   // Key A floods: 12 slow jobs, more than both workers' 8 slots.
-  const flood = await Promise.all(
-    Array.from({ length: 12 }, (_, i) =>
-      alice.responses.create({
-        model: 'plain-model',
-        input: `slow ${i}`,
-        background: true,
-        metadata: { mock_key: uniqueName('fair-a-'), mock_latency_ms: '6000' },
-      }),
-    ),
-  );
+  const flood = await backlogOfAlice(12, 'fair-a-', 6000);
   // Until A's jobs hold what they may of both workers (3 slots each: one per worker is kept for other keys).
   await waitForRunning(main, 'fair-a-', 6, 10_000);
   const loaded: number[] = [];
@@ -184,14 +175,32 @@ it("keeps one key's backlog from holding another key's synchronous call back (wi
     `fairness: idle ${idle.map((x) => x.toFixed(0)).join('/')} ms, behind a 12-job backlog ${loaded.map((x) => x.toFixed(0)).join('/')} ms\n`,
   );
   expect(median(loaded)).toBeLessThanOrEqual(2 * median(idle));
+  await expectAllCompleted(flood);
+}, 90_000);
+
+/** `n` background calls of key A on the default route, each `latencyMs` long at the mock, keyed `<prefix>…`. */
+function backlogOfAlice(n: number, prefix: string, latencyMs: number) {
+  return Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      alice.responses.create({
+        model: 'plain-model',
+        input: `${prefix}${i}`,
+        background: true,
+        metadata: { mock_key: uniqueName(prefix), mock_latency_ms: String(latencyMs) },
+      }),
+    ),
+  );
+}
+
+async function expectAllCompleted(calls: { id: string }[]): Promise<void> {
   const statuses = await terminalStatuses(
     alice,
-    flood.map((r) => r.id),
+    calls.map((r) => r.id),
     60_000,
     500,
   );
-  expect([...statuses.values()]).toEqual(Array(12).fill('completed'));
-}, 90_000);
+  expect([...statuses.values()]).toEqual(Array(calls.length).fill('completed'));
+}
 
 async function waitForRunning(mock: MockUpstream, keyPrefix: string, n: number, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -209,16 +218,7 @@ it("does not hand a key's whole backlog back over and over while the key holds i
   };
   const before = await keyShareHandBacks();
   // 40 jobs of one key: 6 run (3 per worker, one slot each kept for other keys), 34 wait.
-  const flood = await Promise.all(
-    Array.from({ length: 40 }, (_, i) =>
-      alice.responses.create({
-        model: 'plain-model',
-        input: `backlog ${i}`,
-        background: true,
-        metadata: { mock_key: uniqueName('backlog-'), mock_latency_ms: '1500' },
-      }),
-    ),
-  );
+  const flood = await backlogOfAlice(40, 'backlog-', 1500);
   await waitForRunning(main, 'backlog-', 6, 10_000);
   const from = performance.now();
   await sleep(1500);
@@ -228,11 +228,5 @@ it("does not hand a key's whole backlog back over and over while the key holds i
   // Each worker offers its kept slot to one of them at most every 100 ms (KEY_SHARE_HOLD_MS), from the flood on;
   // handing every waiting job back every 250 ms would be about 200 here.
   expect(handBacks).toBeLessThanOrEqual(Math.ceil(2 * 10 * (seconds + 1)) + 4);
-  const statuses = await terminalStatuses(
-    alice,
-    flood.map((r) => r.id),
-    60_000,
-    500,
-  );
-  expect([...statuses.values()]).toEqual(Array(40).fill('completed'));
+  await expectAllCompleted(flood);
 }, 90_000);
