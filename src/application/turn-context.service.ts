@@ -5,8 +5,6 @@ import { AppError } from '../domain/errors';
 import { ConversationsRepository } from '../persistence/conversations.repository';
 import { ResponsesRepository } from '../persistence/responses.repository';
 
-export type { TurnPlace };
-
 /**
  * Resolves `previous_response_id` and `conversation` when a turn is created, owner-scoped and before anything is
  * enqueued: the upstream never sees our ids, the worker builds the context from our records. One read whatever the

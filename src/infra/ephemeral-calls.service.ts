@@ -40,21 +40,16 @@ type FinishingClient = RedisClient & {
  */
 @Injectable()
 export class EphemeralCalls {
-  private defined = false;
+  private readonly r: FinishingClient;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly redis: RedisConnections,
+    connections: RedisConnections,
     private readonly bus: RedisBus,
-  ) {}
-
-  private get r(): FinishingClient {
-    const client = this.redis.commands() as FinishingClient;
-    if (!this.defined) {
-      client.defineCommand('finishHeld', { numberOfKeys: 2, lua: FINISH });
-      this.defined = true;
-    }
-    return client;
+  ) {
+    // The shared command connection, as the rate limiter's (which defines its script the same way).
+    this.r = connections.commands() as FinishingClient;
+    this.r.defineCommand('finishHeld', { numberOfKeys: 2, lua: FINISH });
   }
 
   private key(id: string, what: 'result' | 'cancel'): string {

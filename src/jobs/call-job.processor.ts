@@ -92,14 +92,11 @@ export class CallJobProcessor {
     };
     const store = this.ephemeralStore(handlers.kind, job, payload);
     if (!store) return handlers.run(handlers.kind, payload, ctx, route.overChat);
-    if (store.rerun && store.records.answered) {
-      // Answered before its worker stopped: only the tombstone was missing, and the upstream is not called again.
-      await this.finisher.store(() => store.records.replayAnswered(), this.config.storeWriteRetryMs);
-      return 'completed';
-    }
-    const outcome = await handlers.run(withRepo(handlers.kind, store.records), payload, ctx, route.overChat);
+    // Answered before its worker stopped: only the tombstone was missing, and the upstream is not called again.
+    if (await this.replayIfAnswered(store)) return 'completed';
+    const outcome = await handlers.run(withRepo(handlers.kind, store), payload, ctx, route.overChat);
     // After the answer: the usage tombstone (retried while MongoDB is away; the job is handed back after that).
-    await this.finisher.store(() => store.records.flush(outcome), this.config.storeWriteRetryMs);
+    await this.finisher.store(() => store.flush(outcome), this.config.storeWriteRetryMs);
     return outcome;
   }
 
@@ -108,7 +105,7 @@ export class CallJobProcessor {
     kind: CallKind,
     job: Job<RunCallPayload>,
     payload: RunCallPayload,
-  ): { records: EphemeralCallStore<CallRecord>; rerun: boolean } | null {
+  ): EphemeralCallStore<CallRecord> | null {
     if (!payload.call) return null;
     const rerun = (job.attemptsStarted ?? 1) > 1 || (payload.attemptsBefore ?? 0) > 0;
     const record = revive<CallRecord>(payload.call);
@@ -119,7 +116,7 @@ export class CallJobProcessor {
       forgot: (data: object) => void (job.data = data as RunCallPayload),
       release: () => this.limiter.release(record.keyId, record.responseId),
     };
-    return { records: new EphemeralCallStore(record, rerun, this.ephemeral, kind.repo, own), rerun };
+    return new EphemeralCallStore(record, rerun, this.ephemeral, kind.repo, own);
   }
 
   /**
@@ -134,13 +131,17 @@ export class CallJobProcessor {
       await handlers.fail(handlers.kind, payload, error);
       return;
     }
-    if (store.records.answered) {
-      // Its client has the answer already (the tombstone write is what failed, or the job stalled after it).
-      await this.finisher.store(() => store.records.replayAnswered(), this.config.storeWriteRetryMs);
-      return;
-    }
-    await handlers.fail(withRepo(handlers.kind, store.records), payload, error);
-    await this.finisher.store(() => store.records.flush('failed'), this.config.storeWriteRetryMs);
+    // Its client has the answer already (the tombstone write is what failed, or the job stalled after it).
+    if (await this.replayIfAnswered(store)) return;
+    await handlers.fail(withRepo(handlers.kind, store), payload, error);
+    await this.finisher.store(() => store.flush('failed'), this.config.storeWriteRetryMs);
+  }
+
+  /** A job whose data holds its call's finished record was answered: its tombstone (and slot) are all that is owed. */
+  private async replayIfAnswered(records: EphemeralCallStore<CallRecord>): Promise<boolean> {
+    if (!records.answered) return false;
+    await this.finisher.store(() => records.replayAnswered(), this.config.storeWriteRetryMs);
+    return true;
   }
 
   private parse(job: Job<RunCallPayload>): { handlers: JobHandlers; payload: RunCallPayload } {
